@@ -1,0 +1,13 @@
+export { type FsSeam, type SeamFile, type SeamStats, type OpenFlags, nodeFs, isCode } from "./seam.js";
+export {
+  publishFile,
+  publishTmpFile,
+  fsyncDir,
+  tmpNameIn,
+  isTmpName,
+  type PublishMode,
+  type PublishOptions,
+  type PublishResult,
+} from "./publish.js";
+export { FsyncBatch, type FsyncBatchOptions } from "./batch.js";
+export { appendDurable, type AppendOptions } from "./append.js";
