@@ -1,1 +1,3 @@
-export {};
+export * from "./format.js";
+export * from "./decode.js";
+export * from "./schema.js";

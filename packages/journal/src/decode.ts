@@ -1,0 +1,342 @@
+/**
+ * The journal's decoder and classifier: the only code that interprets journal bytes
+ * (FORMAT.md). `splitFrames` cuts a buffer into lines and classifies each (ok / invalid /
+ * tail fragment); `classifyFragment` tells torn, zero-filled and garbage tails apart;
+ * `scanSegment` checks one whole segment (header, seqs, lg, chain, seal, adjudications).
+ */
+import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
+import { CRC_SUFFIX_BYTES, crcHex, nextChain, type FragmentClass } from "./format.js";
+
+const NL = 0x0a;
+const QUOTE = 0x22;
+const BRACE_CLOSE = 0x7d;
+const BRACE_OPEN = 0x7b;
+const CRC_PREFIX = Buffer.from('"crc":"');
+
+export type RecordType =
+  | "journal_event"
+  | "journal_note"
+  | "seq_repair"
+  | "journal_header"
+  | "journal_seal"
+  | "journal_checkpoint_entity"
+  | "journal_checkpoint_footer";
+
+const KNOWN_TYPES = new Set<string>([
+  "journal_event",
+  "journal_note",
+  "seq_repair",
+  "journal_header",
+  "journal_seal",
+  "journal_checkpoint_entity",
+  "journal_checkpoint_footer",
+]);
+
+/** A seq-bearing record as decoded (events, notes, seq repairs). */
+export interface DecodedRecord {
+  type: string;
+  schema_version: number;
+  seq?: number;
+  lg?: number;
+  writer?: string;
+  crc: string;
+  [k: string]: unknown;
+}
+
+export type Frame =
+  /** `start` is the offset of the line's first byte (`{`), `end` one past its terminating "\n". */
+  | { kind: "ok"; start: number; end: number; record: DecodedRecord }
+  /** A terminated line that is not a valid record. */
+  | { kind: "invalid"; start: number; end: number; reason: string }
+  /** Bytes after the last terminated line (only when the buffer reaches end of file). */
+  | { kind: "fragment"; start: number; end: number };
+
+/**
+ * Checks one line `buf[start, end)` (without its terminator). Returns the record, or a reason
+ * why it is not one.
+ */
+export function decodeLine(buf: Uint8Array, start: number, end: number): DecodedRecord | string {
+  const len = end - start;
+  if (len < CRC_SUFFIX_BYTES + 2) return "short line";
+  if (buf[start] !== BRACE_OPEN) return "not a JSON object";
+  if (buf[end - 1] !== BRACE_CLOSE || buf[end - 2] !== QUOTE) return "no crc suffix";
+  const s = end - CRC_SUFFIX_BYTES;
+  for (let k = 0; k < CRC_PREFIX.length; k++) if (buf[s + k] !== CRC_PREFIX[k]) return "no crc suffix";
+  const hex = Buffer.from(buf.buffer, buf.byteOffset + s + 7, 8).toString("latin1");
+  const want = crcHex(crc32(Buffer.from(buf.buffer, buf.byteOffset + start, s - start)));
+  if (hex !== want) return `crc mismatch (stored ${hex}, computed ${want})`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + start, len).toString("utf8"));
+  } catch {
+    return "crc ok but JSON does not parse";
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return "not a JSON object";
+  const rec = parsed as DecodedRecord;
+  if (typeof rec.type !== "string" || !KNOWN_TYPES.has(rec.type)) return `unknown record type ${JSON.stringify(rec.type)}`;
+  if (rec.schema_version !== 1) return `unsupported schema_version ${String(rec.schema_version)}`;
+  return rec;
+}
+
+/**
+ * Splits `buf` (which starts at a line boundary: the start of a file or just after a "\n")
+ * into frames. `base` is the file offset of `buf[0]`. When `atEof` is false, an unterminated
+ * last line is not reported (it may still be being written).
+ */
+export function splitFrames(buf: Uint8Array, base = 0, atEof = true): Frame[] {
+  const frames: Frame[] = [];
+  let i = 0;
+  const len = buf.length;
+  while (i < len) {
+    if (buf[i] === NL) {
+      i++;
+      continue;
+    }
+    const j = buf.indexOf(NL, i);
+    if (j === -1) {
+      if (atEof) frames.push({ kind: "fragment", start: base + i, end: base + len });
+      break;
+    }
+    const r = decodeLine(buf, i, j);
+    if (typeof r === "string") frames.push({ kind: "invalid", start: base + i, end: base + j, reason: r });
+    else frames.push({ kind: "ok", start: base + i, end: base + j + 1, record: r });
+    i = j + 1;
+  }
+  return frames;
+}
+
+/**
+ * Classifies a tail fragment: the bytes after the last ok record's terminating "\n" up to the
+ * end of the file. `torn`: the unterminated prefix of a framed record ("\n{..." with no
+ * further "\n", or a lone "\n"); `zero_filled`: only NUL bytes; otherwise `garbage`.
+ */
+export function classifyFragment(bytes: Uint8Array): FragmentClass {
+  let allZero = true;
+  for (let k = 0; k < bytes.length; k++) {
+    if (bytes[k] !== 0) {
+      allZero = false;
+      break;
+    }
+  }
+  if (allZero) return "zero_filled";
+  if (bytes[0] === NL) {
+    if (bytes.length === 1) return "torn";
+    if (bytes[1] === BRACE_OPEN && bytes.indexOf(NL, 1) === -1) return "torn";
+  }
+  return "garbage";
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Finds the end (offset after its "\n") of the last ok record in `buf`; -1 if none. */
+export function lastOkRecord(buf: Uint8Array, base = 0): { start: number; end: number; record: DecodedRecord } | undefined {
+  // Walk lines backwards: the candidate line is (prevNL, nl).
+  let nl = buf.lastIndexOf(NL);
+  while (nl > 0) {
+    const prev = buf.lastIndexOf(NL, nl - 1);
+    if (prev === -1) {
+      // The first line of the buffer: only valid if the buffer starts at a line boundary,
+      // which the caller guarantees when base === 0 or buf starts after a "\n".
+      const r = decodeLine(buf, 0, nl);
+      if (typeof r !== "string") return { start: base, end: base + nl + 1, record: r };
+      return undefined;
+    }
+    if (nl - prev > 1) {
+      const r = decodeLine(buf, prev + 1, nl);
+      if (typeof r !== "string") return { start: base + prev + 1, end: base + nl + 1, record: r };
+    }
+    nl = prev;
+  }
+  return undefined;
+}
+
+// ---- whole-segment check --------------------------------------------------------------------
+
+export type AnomalyKind =
+  | "corrupt"
+  | "header_missing"
+  | "header_mismatch"
+  | "seq_gap"
+  | "duplicate_seq"
+  | "stale_writer"
+  | "seal_mismatch"
+  | "after_seal"
+  | "foreign_segment"
+  | "segment_missing"
+  | "chain_break"
+  | "tail_fragment";
+
+export interface Anomaly {
+  kind: AnomalyKind;
+  segment: string;
+  byte_start?: number;
+  byte_end?: number;
+  seq?: number;
+  detail: string;
+  fragment_class?: FragmentClass;
+}
+
+export interface Adjudication {
+  segment: string;
+  byte_start: number;
+  byte_end: number;
+  class: FragmentClass | "unknown";
+  seq: number;
+}
+
+export interface SegmentScan {
+  segment: string;
+  bytes: number;
+  header: DecodedRecord | undefined;
+  seal: DecodedRecord | undefined;
+  /** Seq-bearing ok records, in file order. */
+  count: number;
+  firstSeq: number | undefined;
+  lastSeq: number | undefined;
+  /** Chain after the last seq-bearing record (starts at the header's prev_chain). */
+  chain: string;
+  maxLg: number;
+  anomalies: Anomaly[];
+  adjudicated: Adjudication[];
+  /** The unadjudicated tail fragment, if any. */
+  fragment: { start: number; end: number; class: FragmentClass; sha256: string } | undefined;
+  /** End offset of the last ok record (where a fragment starts). */
+  okEnd: number;
+  index: [number, number][];
+}
+
+export interface ScanOptions {
+  /** Called for every seq-bearing ok record in file order. */
+  onRecord?: (rec: DecodedRecord, start: number, end: number) => void;
+  /** lg high-water mark carried over from earlier segments (stale-writer detection). */
+  maxLgBefore?: number;
+  /** Seq the first record should have (otherwise the header's first_seq). */
+  expectSeq?: number;
+  indexEveryBytes?: number;
+}
+
+/** Checks a whole segment file's bytes. Never throws on bad bytes: everything is an anomaly. */
+export function scanSegment(segment: string, buf: Uint8Array, opts: ScanOptions = {}): SegmentScan {
+  const frames = splitFrames(buf, 0, true);
+  const scan: SegmentScan = {
+    segment,
+    bytes: buf.length,
+    header: undefined,
+    seal: undefined,
+    count: 0,
+    firstSeq: undefined,
+    lastSeq: undefined,
+    chain: "00000000",
+    maxLg: opts.maxLgBefore ?? 0,
+    anomalies: [],
+    adjudicated: [],
+    fragment: undefined,
+    okEnd: 0,
+    index: [],
+  };
+  const every = opts.indexEveryBytes ?? 4096;
+  let lastIndexed = -Infinity;
+  let pending: { start: number; end: number; reason: string }[] = [];
+  let expect = opts.expectSeq;
+  const seenSeqs = new Map<number, string>();
+  for (let f = 0; f < frames.length; f++) {
+    const fr = frames[f]!;
+    if (fr.kind === "invalid") {
+      pending.push(fr);
+      continue;
+    }
+    if (fr.kind === "fragment") {
+      // Handled below (after the loop): bytes after the last ok record.
+      continue;
+    }
+    const rec = fr.record;
+    if (scan.seal !== undefined) {
+      scan.anomalies.push({ kind: "after_seal", segment, byte_start: fr.start, byte_end: fr.end, detail: `a ${rec.type} record follows the seal` });
+    }
+    // Adjudication of pending invalid lines by this note.
+    if (rec.type === "journal_note" && rec.kind === "torn_tail_adjudicated" && typeof rec.byte_start === "number" && typeof rec.byte_end === "number") {
+      const bs = rec.byte_start;
+      const be = rec.byte_end;
+      const covered = pending.filter((p) => p.start >= bs && p.end <= be);
+      pending = pending.filter((p) => !(p.start >= bs && p.end <= be));
+      scan.adjudicated.push({ segment, byte_start: bs, byte_end: be, class: (rec.class as FragmentClass | undefined) ?? "unknown", seq: rec.seq ?? 0 });
+      void covered;
+    }
+    for (const p of pending) {
+      scan.anomalies.push({ kind: "corrupt", segment, byte_start: p.start, byte_end: p.end, detail: p.reason });
+    }
+    pending = [];
+    scan.okEnd = fr.end;
+    if (typeof rec.lg === "number") {
+      if (rec.lg < scan.maxLg) {
+        scan.anomalies.push({ kind: "stale_writer", segment, byte_start: fr.start, byte_end: fr.end, seq: rec.seq, detail: `lg ${rec.lg} after lg ${scan.maxLg} (writer ${String(rec.writer)})` });
+      } else scan.maxLg = rec.lg;
+    }
+    if (rec.type === "journal_header") {
+      if (f !== 0 || scan.header !== undefined) {
+        scan.anomalies.push({ kind: "header_mismatch", segment, byte_start: fr.start, detail: "a header record that is not the first record" });
+      } else {
+        scan.header = rec;
+        scan.chain = typeof rec.prev_chain === "string" ? rec.prev_chain : "00000000";
+        if (rec.segment !== segment) {
+          scan.anomalies.push({ kind: "header_mismatch", segment, detail: `header names segment ${String(rec.segment)}` });
+        }
+        if (expect === undefined && typeof rec.first_seq === "number") expect = rec.first_seq;
+      }
+      continue;
+    }
+    if (rec.type === "journal_seal") {
+      scan.seal = rec;
+      if (rec.last_seq !== (scan.lastSeq ?? (typeof scan.header?.first_seq === "number" ? scan.header.first_seq - 1 : undefined)) || rec.count !== scan.count || rec.bytes !== fr.start - 1 || rec.chain !== scan.chain) {
+        scan.anomalies.push({
+          kind: "seal_mismatch",
+          segment,
+          byte_start: fr.start,
+          detail: `seal says last_seq ${String(rec.last_seq)} count ${String(rec.count)} bytes ${String(rec.bytes)} chain ${String(rec.chain)}; found ${String(scan.lastSeq)} / ${scan.count} / ${fr.start - 1} / ${scan.chain}`,
+        });
+      }
+      continue;
+    }
+    if (typeof rec.seq !== "number") {
+      scan.anomalies.push({ kind: "corrupt", segment, byte_start: fr.start, byte_end: fr.end, detail: `${rec.type} record without seq in a segment` });
+      continue;
+    }
+    if (f === 0 && scan.header === undefined) {
+      scan.anomalies.push({ kind: "header_missing", segment, detail: "the segment does not start with a journal_header" });
+    }
+    const seq = rec.seq;
+    const prevWriter = seenSeqs.get(seq);
+    if (prevWriter !== undefined || (scan.lastSeq !== undefined && seq <= scan.lastSeq)) {
+      scan.anomalies.push({ kind: "duplicate_seq", segment, byte_start: fr.start, byte_end: fr.end, seq, detail: `seq ${seq} again (writer ${String(rec.writer)}, first by ${prevWriter ?? "?"}); file order wins` });
+    } else if (expect !== undefined && seq !== expect) {
+      scan.anomalies.push({ kind: "seq_gap", segment, byte_start: fr.start, seq, detail: `expected seq ${expect}, found ${seq}` });
+    }
+    seenSeqs.set(seq, String(rec.writer));
+    if (scan.firstSeq === undefined) scan.firstSeq = seq;
+    scan.lastSeq = scan.lastSeq === undefined ? seq : Math.max(scan.lastSeq, seq);
+    expect = scan.lastSeq + 1;
+    scan.count++;
+    scan.chain = nextChain(scan.chain, rec.crc);
+    if (fr.start - lastIndexed >= every) {
+      scan.index.push([seq, fr.start]);
+      lastIndexed = fr.start;
+    }
+    opts.onRecord?.(rec, fr.start, fr.end);
+  }
+  // Whatever follows the last ok record is the tail fragment.
+  if (scan.okEnd < buf.length) {
+    const bytes = buf.subarray(scan.okEnd);
+    const isOnlyNewlines = bytes.every((b) => b === NL);
+    if (!isOnlyNewlines || bytes.length > 1) {
+      const cls = classifyFragment(bytes);
+      scan.fragment = { start: scan.okEnd, end: buf.length, class: cls, sha256: sha256Hex(bytes) };
+      if (scan.seal !== undefined) {
+        scan.anomalies.push({ kind: "after_seal", segment, byte_start: scan.okEnd, byte_end: buf.length, detail: `${bytes.length} bytes (${cls}) after the seal` });
+      }
+    }
+  }
+  return scan;
+}

@@ -1,0 +1,251 @@
+/**
+ * The journal's record encoder: the only code that produces journal bytes (FORMAT.md).
+ *
+ * Framing: "\n" + json + "\n", one buffer, one write. `json`'s last member is
+ * `"crc":"xxxxxxxx"`, the CRC-32 of the JSON bytes before it (up to and including the comma).
+ */
+import { crc32 } from "node:zlib";
+
+export const FORMAT_VERSION = 1;
+/** A framed record larger than this is refused before anything is written. */
+export const MAX_RECORD_BYTES = 256 * 1024;
+/** A framed record larger than this is written with a warning. */
+export const WARN_RECORD_BYTES = 64 * 1024;
+/** Length of the fixed suffix `"crc":"xxxxxxxx"}`. */
+export const CRC_SUFFIX_BYTES = 17;
+export const ZERO_CHAIN = "00000000";
+export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
+/** Sparse index: one entry at least every this many bytes of segment. */
+export const INDEX_EVERY_BYTES = 4096;
+
+const NL = 0x0a;
+
+export function crcHex(value: number): string {
+  return (value >>> 0).toString(16).padStart(8, "0");
+}
+
+export function crcOf(bytes: Uint8Array, seed = 0): number {
+  return crc32(bytes, seed);
+}
+
+/** chain' = crc32(crc_hex, chain). */
+export function nextChain(chain: string, recordCrc: string): string {
+  return crcHex(crc32(recordCrc, parseInt(chain, 16)));
+}
+
+/**
+ * Encodes one record object (members in the order given; no `crc` member) as the JSON line
+ * with its crc appended. Returns the line without framing.
+ */
+export function encodeLine(record: Record<string, unknown>): { line: string; crc: string } {
+  const json = JSON.stringify(record);
+  if (json.length < 2 || json[0] !== "{" || json[json.length - 1] !== "}") {
+    throw new TypeError("a journal record must be a JSON object");
+  }
+  const body = json.length === 2 ? "{" : json.slice(0, -1) + ",";
+  const crc = crcHex(crc32(body));
+  return { line: `${body}"crc":"${crc}"}`, crc };
+}
+
+/** Encodes and frames one record: "\n" + json + "\n". */
+export function frameRecord(record: Record<string, unknown>): { bytes: Buffer; crc: string } {
+  const { line, crc } = encodeLine(record);
+  const bytes = Buffer.allocUnsafe(Buffer.byteLength(line) + 2);
+  bytes[0] = NL;
+  const n = bytes.write(line, 1, "utf8");
+  bytes[n + 1] = NL;
+  return { bytes, crc };
+}
+
+/** Segment file name for a segment whose first record has `firstSeq`. */
+export function segmentName(firstSeq: number): string {
+  return `${String(firstSeq).padStart(20, "0")}.ndjson`;
+}
+
+export function indexName(segment: string): string {
+  return segment.replace(/\.ndjson$/, ".idx.json");
+}
+
+export function checkpointName(headSeq: number): string {
+  return `ckpt-${String(headSeq).padStart(20, "0")}.ndjson`;
+}
+
+const SEGMENT_RE = /^(\d{20})\.ndjson$/;
+const CHECKPOINT_RE = /^ckpt-(\d{20})\.ndjson$/;
+
+/** The first seq a segment name encodes, or undefined if it is not a segment name. */
+export function parseSegmentName(name: string): number | undefined {
+  const m = SEGMENT_RE.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function parseCheckpointName(name: string): number | undefined {
+  const m = CHECKPOINT_RE.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+// ---- record builders: the member order below is the on-disk order -------------------------
+
+export interface EnvelopeFields {
+  seq: number;
+  ts: string;
+  writer: string;
+  lg: number;
+  action: string;
+  item_type: string;
+  item_id: string;
+  entity_rev: number;
+  payload?: unknown;
+  payload_ref?: { sha256: string; bytes: number };
+}
+
+export function eventRecord(f: EnvelopeFields): Record<string, unknown> {
+  const r: Record<string, unknown> = {
+    type: "journal_event",
+    schema_version: 1,
+    seq: f.seq,
+    ts: f.ts,
+    writer: f.writer,
+    lg: f.lg,
+    action: f.action,
+    item_type: f.item_type,
+    item_id: f.item_id,
+    entity_rev: f.entity_rev,
+  };
+  if (f.payload_ref !== undefined) r.payload_ref = { sha256: f.payload_ref.sha256, bytes: f.payload_ref.bytes };
+  else if (f.payload !== undefined) r.payload = f.payload;
+  return r;
+}
+
+export interface HeaderFields {
+  store_id: string;
+  segment: string;
+  first_seq: number;
+  prev_last_seq: number;
+  prev_chain: string;
+  created_at: string;
+  writer: string;
+  lg: number;
+}
+
+export function headerRecord(f: HeaderFields): Record<string, unknown> {
+  return { type: "journal_header", schema_version: 1, ...pick(f, ["store_id", "segment", "first_seq", "prev_last_seq", "prev_chain", "created_at", "writer", "lg"]) };
+}
+
+export interface SealFields {
+  segment: string;
+  first_seq: number;
+  last_seq: number;
+  count: number;
+  bytes: number;
+  chain: string;
+  sealed_at: string;
+  writer: string;
+  lg: number;
+}
+
+export function sealRecord(f: SealFields): Record<string, unknown> {
+  return { type: "journal_seal", schema_version: 1, ...pick(f, ["segment", "first_seq", "last_seq", "count", "bytes", "chain", "sealed_at", "writer", "lg"]) };
+}
+
+export type NoteKind = "torn_tail_adjudicated" | "acknowledged_lost" | "point_in_time_cut" | "salvage";
+export type FragmentClass = "torn" | "zero_filled" | "garbage";
+
+export interface NoteFields {
+  seq: number;
+  ts: string;
+  writer: string;
+  lg: number;
+  kind: NoteKind;
+  [extra: string]: unknown;
+}
+
+export function noteRecord(f: NoteFields): Record<string, unknown> {
+  const { seq, ts, writer, lg, kind, ...rest } = f;
+  return { type: "journal_note", schema_version: 1, seq, ts, writer, lg, kind, ...rest };
+}
+
+export interface SeqRepairFields {
+  seq: number;
+  ts: string;
+  writer: string;
+  lg: number;
+  meta_next_seq: number;
+  tail_seq: number;
+}
+
+export function seqRepairRecord(f: SeqRepairFields): Record<string, unknown> {
+  return { type: "seq_repair", schema_version: 1, ...pick(f, ["seq", "ts", "writer", "lg", "meta_next_seq", "tail_seq"]) };
+}
+
+export interface CheckpointEntityFields {
+  item_type: string;
+  item_id: string;
+  entity_rev: number;
+  seq: number;
+  deleted: boolean;
+  payload?: unknown;
+  payload_ref?: { sha256: string; bytes: number };
+}
+
+export function checkpointEntityRecord(f: CheckpointEntityFields): Record<string, unknown> {
+  const r: Record<string, unknown> = {
+    type: "journal_checkpoint_entity",
+    schema_version: 1,
+    item_type: f.item_type,
+    item_id: f.item_id,
+    entity_rev: f.entity_rev,
+    seq: f.seq,
+    deleted: f.deleted,
+  };
+  if (f.payload_ref !== undefined) r.payload_ref = f.payload_ref;
+  else if (!f.deleted && f.payload !== undefined) r.payload = f.payload;
+  return r;
+}
+
+export interface CheckpointFooterFields {
+  store_id: string;
+  head_seq: number;
+  head_chain: string;
+  count: number;
+  sha256: string;
+  created_at: string;
+}
+
+export function checkpointFooterRecord(f: CheckpointFooterFields): Record<string, unknown> {
+  return { type: "journal_checkpoint_footer", schema_version: 1, ...pick(f, ["store_id", "head_seq", "head_chain", "count", "sha256", "created_at"]) };
+}
+
+export interface MetaFields {
+  store_id: string;
+  next_seq: number;
+  durable_seq: number;
+  active_segment: string;
+  tail_offset: number;
+  max_lg: number;
+  updated_at: string;
+}
+
+export function encodeMeta(f: MetaFields): Buffer {
+  const r = { type: "journal_meta", schema_version: 1, ...pick(f, ["store_id", "next_seq", "durable_seq", "active_segment", "tail_offset", "max_lg", "updated_at"]) };
+  return Buffer.from(JSON.stringify(r, null, 2) + "\n");
+}
+
+export interface IndexFields {
+  segment: string;
+  first_seq: number;
+  last_seq: number;
+  entries: [number, number][];
+}
+
+export function encodeIndex(f: IndexFields): Buffer {
+  return Buffer.from(
+    JSON.stringify({ type: "journal_index", schema_version: 1, segment: f.segment, first_seq: f.first_seq, last_seq: f.last_seq, every_bytes: INDEX_EVERY_BYTES, entries: f.entries }) + "\n",
+  );
+}
+
+function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const k of keys) out[k] = obj[k];
+  return out;
+}
