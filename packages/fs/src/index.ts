@@ -11,3 +11,14 @@ export {
 } from "./publish.js";
 export { FsyncBatch, type FsyncBatchOptions } from "./batch.js";
 export { appendDurable, type AppendOptions } from "./append.js";
+export {
+  acquireLock,
+  withLock,
+  readLockHolder,
+  OWNER_FILE,
+  type LockOwner,
+  type LockHolder,
+  type StoreLock,
+  type AcquireLockOptions,
+} from "./lock.js";
+export { selfIdentity, isDeadOnThisHost, type ProcessIdentity } from "./process-identity.js";

@@ -1,0 +1,637 @@
+/**
+ * The store lock: one writer per store, across processes and within one process.
+ *
+ * Built on proper-lockfile (mkdir as the atomic acquire, an mtime heartbeat, mtime-precision
+ * probing) with its known traps closed; see README "The store lock" for the list.
+ *
+ * On disk, for a lock path `L` (e.g. `<store>/lock`):
+ *   L/              the lock: a directory, created by mkdir(2) (atomic, also on NFS). Its
+ *                   mtime is the holder's heartbeat, refreshed every staleMs/3.
+ *   L/owner.json    the holder: {"pid","host","process_start","generation","acquired_at",
+ *                   "token"} as one JSON object plus "\n", created (O_EXCL) right after the
+ *                   mkdir and before the lock is handed to the caller. `token` is 16 random
+ *                   bytes in hex, unique per acquisition.
+ *   L.gen           the last generation handed out: decimal digits plus "\n". Rewritten
+ *                   atomically and durably (publishFile "replace", durability "always") by
+ *                   every acquisition BEFORE the lock is handed out, so a generation is never
+ *                   handed out twice, even if a holder crashes. The generation is a fencing
+ *                   token: writers stamp it on what they write; a lower one than already seen
+ *                   marks a stale writer.
+ *   L.break         a short-lived file (O_EXCL) held by whoever is removing a stale lock, so
+ *                   two processes never break the same stale lock (proper-lockfile #121).
+ *   L.stale-<hex>   a stale lock renamed aside for removal (debris if the breaker crashed).
+ */
+import { randomBytes } from "node:crypto";
+import { rmdirSync, unlinkSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import lockfile from "proper-lockfile";
+import { SnapError, isSnapError } from "@snap/schema";
+import { KeyedMutex } from "./mutex.js";
+import { type ProcessIdentity, isDeadOnThisHost, selfIdentity } from "./process-identity.js";
+import { publishFile } from "./publish.js";
+import { type FsSeam, isCode, nodeFs } from "./seam.js";
+
+export interface LockOwner {
+  pid: number;
+  host: string;
+  /** Identifies the process beyond its pid (pids are reused): see process-identity.ts. */
+  process_start: string;
+  /** Fencing token: strictly increasing over every acquisition of this lock path. */
+  generation: number;
+  acquired_at: string;
+  token: string;
+}
+
+export interface LockHolder extends LockOwner {
+  /** Milliseconds since the holder acquired the lock. */
+  age_ms: number;
+  /** Milliseconds since the holder's last heartbeat (the lock directory's mtime). */
+  heartbeat_age_ms: number;
+}
+
+export interface StoreLock {
+  readonly path: string;
+  readonly generation: number;
+  /** True once the lock was lost (taken over, removed, or its heartbeat fell behind). */
+  readonly compromised: boolean;
+  /** Throws SnapError lock_compromised when the lock was lost, lock_not_held after release. */
+  assertHeld(): void;
+  /** Removes the lock if it is still ours. Never throws for a compromised lock. */
+  release(): Promise<void>;
+}
+
+export interface AcquireLockOptions {
+  fs?: FsSeam;
+  /** Give up after this long (default 10 000 ms) with SnapError lock_timeout. */
+  timeoutMs?: number;
+  /** A holder whose heartbeat is older than this is taken over (default 30 000, min 2 000). */
+  staleMs?: number;
+  signal?: AbortSignal;
+  /** Called once, never from inside a throw, when the lock is found compromised. */
+  onCompromised?: (err: SnapError) => void;
+}
+
+export const OWNER_FILE = "owner.json";
+/** proper-lockfile never judges staleness itself: its stale removal is the #121 race. */
+const NEVER_STALE = 1e12;
+const MIN_STALE_MS = 2_000;
+const SLEEP_MIN_MS = 2;
+const SLEEP_MAX_MS = 50;
+
+const processMutex = new KeyedMutex();
+
+/** Acquires the lock at `lockPath` (a directory; its parent is created if missing). */
+export async function acquireLock(lockPath: string, options: AcquireLockOptions = {}): Promise<StoreLock> {
+  const fs = options.fs ?? nodeFs;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const staleMs = options.staleMs ?? 30_000;
+  if (!(timeoutMs >= 0) || !(staleMs >= MIN_STALE_MS)) {
+    throw new SnapError("invalid_argument", `acquireLock: timeoutMs must be >= 0 and staleMs >= ${MIN_STALE_MS}`, {
+      data: { timeoutMs, staleMs },
+    });
+  }
+  const path = resolve(lockPath);
+  const deadline = Date.now() + timeoutMs;
+  throwIfAborted(options.signal, path);
+
+  // Same-process contenders queue here; only the head of the queue touches the filesystem.
+  let releaseMutex: () => void;
+  try {
+    releaseMutex = await processMutex.acquire(path, timeoutMs, () => new QueueTimeout(), options.signal);
+  } catch (err) {
+    if (err instanceof QueueTimeout) throw await timeoutError(fs, path, timeoutMs);
+    throw interrupted(path, err);
+  }
+
+  try {
+    await fs.mkdir(dirname(path), { recursive: true }); // proper-lockfile #100/#2: parent must exist
+    let sleepMs = SLEEP_MIN_MS;
+    for (;;) {
+      throwIfAborted(options.signal, path);
+      const attempt = await tryAcquire(fs, path, staleMs, options.onCompromised, releaseMutex);
+      if (attempt.lock) return attempt.lock;
+      const seen = attempt.seen;
+      if (seen === null) continue; // vanished between mkdir and stat: try again at once
+      if (breakReason(seen, staleMs) !== null && (await breakStaleLock(fs, path, seen, staleMs))) continue;
+      const left = deadline - Date.now();
+      if (left <= 0) throw await timeoutError(fs, path, timeoutMs);
+      // Jittered, growing, short sleeps bounded by the deadline (not retry's 1 s, 2 s, 4 s).
+      await sleep(Math.min(left, sleepMs / 2 + Math.random() * (sleepMs / 2)), options.signal, path);
+      sleepMs = Math.min(SLEEP_MAX_MS, sleepMs * 1.5);
+    }
+  } catch (err) {
+    releaseMutex();
+    throw err;
+  }
+}
+
+/** Runs `fn` holding the lock, and releases it however `fn` ends. */
+export async function withLock<T>(
+  lockPath: string,
+  fn: (lock: StoreLock) => Promise<T>,
+  options?: AcquireLockOptions,
+): Promise<T> {
+  const lock = await acquireLock(lockPath, options);
+  try {
+    return await fn(lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Who holds the lock at `lockPath` now, or null when it is free (or its owner unreadable). */
+export async function readLockHolder(lockPath: string, options: { fs?: FsSeam } = {}): Promise<LockHolder | null> {
+  const seen = await observe(options.fs ?? nodeFs, resolve(lockPath));
+  if (seen === null || seen.owner === null) return null;
+  const now = Date.now();
+  return {
+    ...seen.owner,
+    age_ms: Math.max(0, now - Date.parse(seen.owner.acquired_at)),
+    heartbeat_age_ms: Math.max(0, now - seen.mtimeMs),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// One acquisition attempt through proper-lockfile
+
+interface Observation {
+  owner: LockOwner | null;
+  mtimeMs: number;
+  ino: number;
+}
+
+type Attempt = { lock: StoreLock; seen?: undefined } | { lock?: undefined; seen: Observation | null };
+
+class HeldLock implements StoreLock {
+  readonly token = randomBytes(16).toString("hex");
+  generation = 0;
+  /** True from the moment proper-lockfile hands the lock over (heartbeat phase). */
+  acquired = false;
+  released = false;
+  compromiseError: SnapError | undefined;
+  /** The mtime we last set (probe or heartbeat), and when that utimes succeeded. */
+  lastMtime = new Date(0);
+  lastTouchOk = Date.now();
+  unlock: (() => Promise<void>) | undefined;
+
+  constructor(
+    readonly path: string,
+    readonly fs: FsSeam,
+    readonly staleMs: number,
+    private readonly onCompromised: ((err: SnapError) => void) | undefined,
+  ) {}
+
+  /** Frees the in-process queue; set only once the lock is handed to the caller. */
+  releaseMutex: () => void = () => undefined;
+
+  get compromised(): boolean {
+    this.checkOverdue();
+    return this.compromiseError !== undefined;
+  }
+
+  /** Past this age the heartbeat is too old to trust: others may already judge us stale. */
+  overdue(): boolean {
+    return Date.now() - this.lastTouchOk > this.staleMs * 0.9;
+  }
+
+  checkOverdue(): void {
+    if (this.acquired && !this.released && this.compromiseError === undefined && this.overdue()) {
+      this.compromise(`heartbeat of ${this.path} is ${Date.now() - this.lastTouchOk} ms old (staleMs ${this.staleMs})`);
+    }
+  }
+
+  /** Marks the lock lost and tells the caller; never throws (it runs inside timers). */
+  compromise(reason: string, cause?: unknown): void {
+    if (this.compromiseError !== undefined) return;
+    this.compromiseError = new SnapError("lock_compromised", `store lock ${this.path} was lost: ${reason}`, {
+      data: { lock_path: this.path, generation: this.generation, token: this.token },
+      hint: "another process may have taken the lock over; abandon this operation without committing and retry it",
+      cause,
+    });
+    try {
+      this.onCompromised?.(this.compromiseError);
+    } catch (err) {
+      process.emitWarning(`onCompromised callback threw: ${String(err)}`, "SnapLockWarning");
+    }
+  }
+
+  assertHeld(): void {
+    if (this.released) {
+      throw new SnapError("lock_not_held", `store lock ${this.path} was already released`, {
+        data: { lock_path: this.path, generation: this.generation },
+      });
+    }
+    this.checkOverdue();
+    if (this.compromiseError !== undefined) throw this.compromiseError;
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.checkOverdue();
+    this.released = true;
+    try {
+      // proper-lockfile stops the heartbeat, then calls our adapter's rmdir, which removes
+      // the lock only if owner.json still carries our token (see lockfileFs).
+      await this.unlock?.();
+    } catch (err) {
+      if (!isCode(err, "ERELEASED")) throw err; // ERELEASED: already compromised, nothing to remove
+    } finally {
+      this.releaseMutex();
+    }
+  }
+}
+
+async function tryAcquire(
+  fs: FsSeam,
+  path: string,
+  staleMs: number,
+  onCompromised: ((err: SnapError) => void) | undefined,
+  releaseMutex: () => void,
+): Promise<Attempt> {
+  const held = new HeldLock(path, fs, staleMs, onCompromised);
+  try {
+    held.unlock = await lockfile.lock(path, {
+      lockfilePath: path,
+      realpath: false, // #100/#99/#69/#2: realpath needs the locked file to exist
+      retries: 0, // our own loop retries (#118: retry's 1 s minimum, no jitter)
+      stale: NEVER_STALE,
+      update: Math.max(1000, Math.floor(staleMs / 3)),
+      fs: lockfileFs(held),
+      // The default throws inside a timer and kills the process (qwen-code #8442).
+      onCompromised: (err: Error) => held.compromise(err.message, err),
+    });
+  } catch (err) {
+    if (isCode(err, "ELOCKED")) return { seen: await observe(fs, path) };
+    throw err;
+  }
+  held.acquired = true;
+  held.lastTouchOk = Date.now();
+  // Verify the directory we hold is the one we created (no takeover raced the probe).
+  const owner = await readOwner(fs, path);
+  if (owner?.token !== held.token) {
+    held.compromise("owner record changed during acquisition");
+    await held.release();
+    return { seen: await observe(fs, path) };
+  }
+  held.releaseMutex = releaseMutex;
+  return { lock: held };
+}
+
+type Callback<T = void> = (err: Error | null, value?: T) => void;
+
+/**
+ * The `fs` proper-lockfile calls (callback style), routed through the seam, with the hooks
+ * that harden it: mkdir also writes the owner record and the generation; the heartbeat's
+ * stat verifies our token instead of comparing mtimes exactly (#82/#79/obsidian #31); rmdir
+ * removes only a lock whose owner record is still ours.
+ */
+function lockfileFs(held: HeldLock) {
+  const { fs, path } = held;
+  const cb = <T>(p: Promise<T>, callback: Callback<T>) => {
+    p.then(
+      (v) => callback(null, v),
+      (err: Error) => callback(err),
+    );
+  };
+  return {
+    mkdir(p: string, callback: Callback) {
+      cb(
+        (async () => {
+          await fs.mkdir(p); // the lock is ours from here (EEXIST: held)
+          try {
+            held.generation = await nextGeneration(fs, path);
+            const owner: LockOwner = {
+              ...pickIdentity(selfIdentity()),
+              generation: held.generation,
+              acquired_at: new Date().toISOString(),
+              token: held.token,
+            };
+            await fs.writeFile(join(p, OWNER_FILE), Buffer.from(`${JSON.stringify(owner)}\n`), "wx");
+          } catch (err) {
+            await fs.unlink(join(p, OWNER_FILE)).catch(() => undefined);
+            await fs.rmdir(p).catch(() => undefined);
+            throw err;
+          }
+        })(),
+        callback,
+      );
+    },
+    stat(p: string, callback: Callback<{ mtime: Date }>) {
+      if (!held.acquired) {
+        cb(
+          fs.stat(p).then((st) => ({ mtime: new Date(st.mtimeMs) })),
+          callback,
+        );
+        return;
+      }
+      // Heartbeat: is the lock still ours? (A mismatch reports ENOENT: proper-lockfile then
+      // declares the lock compromised and stops its timer.)
+      cb(
+        (async () => {
+          held.checkOverdue();
+          if (held.compromiseError !== undefined) throw lostError(held.compromiseError.message);
+          let owner: LockOwner | null;
+          try {
+            owner = await readOwner(fs, p);
+          } catch (err) {
+            if (held.overdue()) throw lostError(`cannot read owner record: ${String(err)}`);
+            throw err; // transient: proper-lockfile retries in 1 s
+          }
+          if (owner === null) throw lostError("lock directory or owner record removed");
+          if (owner.token !== held.token) {
+            throw lostError(`taken over by pid ${owner.pid} on ${owner.host} (generation ${owner.generation})`);
+          }
+          return { mtime: held.lastMtime };
+        })(),
+        callback,
+      );
+    },
+    utimes(p: string, atime: Date, mtime: Date, callback: Callback) {
+      cb(
+        fs.utimes(p, atime, mtime).then(() => {
+          held.lastMtime = mtime;
+          held.lastTouchOk = Date.now();
+        }),
+        callback,
+      );
+    },
+    rmdir(p: string, callback: Callback) {
+      cb(
+        (async () => {
+          if (held.compromiseError !== undefined) return; // not ours any more: leave it
+          const owner = await readOwner(fs, p);
+          if (owner !== null && owner.token !== held.token) {
+            held.compromise(`taken over by pid ${owner.pid} before release`);
+            return;
+          }
+          await fs.unlink(join(p, OWNER_FILE)).catch((err: unknown) => {
+            if (!isCode(err, "ENOENT")) throw err;
+          });
+          await fs.rmdir(p).catch((err: unknown) => {
+            if (!isCode(err, "ENOENT")) throw err;
+          });
+        })(),
+        callback,
+      );
+    },
+    // proper-lockfile's exit handler (signal-exit): remove a still-held lock on normal exit,
+    // SIGINT or SIGTERM. Only on the real filesystem; best effort, synchronous.
+    rmdirSync(p: string) {
+      if (fs !== nodeFs || held.compromiseError !== undefined || held.released) return;
+      try {
+        unlinkSync(join(p, OWNER_FILE));
+      } catch {
+        // already gone
+      }
+      rmdirSync(p);
+    },
+    realpath(p: string, callback: Callback<string>) {
+      callback(null, resolve(p));
+    },
+  };
+}
+
+function lostError(message: string): Error {
+  return Object.assign(new Error(message), { code: "ENOENT" });
+}
+
+function pickIdentity(id: ProcessIdentity): ProcessIdentity {
+  return { pid: id.pid, host: id.host, process_start: id.process_start };
+}
+
+// ---------------------------------------------------------------------------------------
+// Generation (fencing token)
+
+async function nextGeneration(fs: FsSeam, path: string): Promise<number> {
+  const genPath = `${path}.gen`;
+  let last = 0;
+  try {
+    const text = (await fs.readFile(genPath)).toString("utf8").trim();
+    if (!/^\d+$/.test(text)) {
+      throw new SnapError("internal", `lock generation file ${genPath} is malformed`, {
+        data: { path: genPath, content: text.slice(0, 40) },
+        hint: "it is written atomically, so something else wrote it; restore a number greater than any generation used",
+      });
+    }
+    last = Number(text);
+  } catch (err) {
+    if (!isCode(err, "ENOENT")) throw err;
+  }
+  const next = last + 1;
+  // Durable before the lock is handed out: a generation is never handed out twice.
+  await publishFile(genPath, Buffer.from(`${next}\n`), { fs, mode: "replace", durability: "always" });
+  return next;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading the holder, judging and breaking a stale lock
+
+function decodeOwner(text: string): LockOwner | null {
+  try {
+    const o = JSON.parse(text) as Partial<LockOwner>;
+    if (
+      typeof o.pid === "number" &&
+      typeof o.host === "string" &&
+      typeof o.process_start === "string" &&
+      typeof o.generation === "number" &&
+      typeof o.acquired_at === "string" &&
+      typeof o.token === "string"
+    ) {
+      return {
+        pid: o.pid,
+        host: o.host,
+        process_start: o.process_start,
+        generation: o.generation,
+        acquired_at: o.acquired_at,
+        token: o.token,
+      };
+    }
+  } catch {
+    // torn or foreign: treated as ownerless
+  }
+  return null;
+}
+
+/** The owner record in lock directory `dir`; null when missing or unreadable as a record. */
+async function readOwner(fs: FsSeam, dir: string): Promise<LockOwner | null> {
+  try {
+    return decodeOwner((await fs.readFile(join(dir, OWNER_FILE))).toString("utf8"));
+  } catch (err) {
+    if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) return null;
+    throw err;
+  }
+}
+
+async function observe(fs: FsSeam, dir: string): Promise<Observation | null> {
+  try {
+    const st = await fs.stat(dir);
+    const owner = await readOwner(fs, dir);
+    return { owner, mtimeMs: st.mtimeMs, ino: st.ino };
+  } catch (err) {
+    if (isCode(err, "ENOENT")) return null;
+    throw err;
+  }
+}
+
+/** Why `seen` may be taken over now, or null when it must be waited for. */
+function breakReason(seen: Observation, staleMs: number): "dead" | "stale" | null {
+  if (seen.owner !== null && isDeadOnThisHost(seen.owner)) return "dead";
+  if (Date.now() - seen.mtimeMs > staleMs) return "stale";
+  return null;
+}
+
+function sameLock(a: Observation, b: Observation): boolean {
+  return a.ino === b.ino && a.owner?.token === b.owner?.token;
+}
+
+/**
+ * Removes the stale lock `seen`, closing proper-lockfile #121 (two holders after a stale
+ * takeover): breakers serialize on `L.break` (O_EXCL), re-check under it that `L` is still
+ * the same stale lock (inode and token), move it aside by one atomic rename and check again
+ * what they moved before deleting it. Returns true when the caller should retry at once.
+ */
+async function breakStaleLock(fs: FsSeam, path: string, seen: Observation, staleMs: number): Promise<boolean> {
+  const breaker = `${path}.break`;
+  const token = randomBytes(8).toString("hex");
+  try {
+    await fs.writeFile(
+      breaker,
+      Buffer.from(`${JSON.stringify({ ...pickIdentity(selfIdentity()), token, at: new Date().toISOString() })}\n`),
+      "wx",
+    );
+  } catch (err) {
+    if (!isCode(err, "EEXIST")) throw err;
+    await clearDeadBreaker(fs, breaker, staleMs);
+    return false;
+  }
+  try {
+    const now = await observe(fs, path);
+    if (now === null) return true;
+    if (!sameLock(now, seen) || breakReason(now, staleMs) === null) return false;
+    const aside = `${path}.stale-${token}`;
+    try {
+      await fs.rename(path, aside);
+    } catch (err) {
+      if (isCode(err, "ENOENT")) return true;
+      throw err;
+    }
+    const moved = await observe(fs, aside);
+    if (moved === null || !sameLock(moved, now)) {
+      // We moved a lock we did not judge (its holder released and someone re-acquired in
+      // between): put it back. rename(2) fails if `path` was re-created meanwhile; that
+      // holder then sees its owner record gone at its next heartbeat (compromised).
+      await fs.rename(aside, path).catch(() => undefined);
+      return false;
+    }
+    await removeDir(fs, aside);
+    return true;
+  } finally {
+    await fs.unlink(breaker).catch(() => undefined);
+  }
+}
+
+/** A breaker file left by a crashed breaker (dead on this host, or older than staleMs). */
+async function clearDeadBreaker(fs: FsSeam, breaker: string, staleMs: number): Promise<void> {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    mtimeMs = (await fs.stat(breaker)).mtimeMs;
+    text = (await fs.readFile(breaker)).toString("utf8");
+  } catch (err) {
+    if (isCode(err, "ENOENT")) return;
+    throw err;
+  }
+  let rec: (ProcessIdentity & { token?: string }) | null = null;
+  try {
+    rec = JSON.parse(text) as ProcessIdentity & { token?: string };
+  } catch {
+    rec = null;
+  }
+  const dead = rec !== null && typeof rec.pid === "number" && isDeadOnThisHost(rec);
+  if (!dead && Date.now() - mtimeMs <= staleMs) return;
+  const aside = `${breaker}.stale-${randomBytes(8).toString("hex")}`;
+  try {
+    await fs.rename(breaker, aside);
+  } catch (err) {
+    if (isCode(err, "ENOENT")) return;
+    throw err;
+  }
+  const movedText = (await fs.readFile(aside).catch(() => Buffer.alloc(0))).toString("utf8");
+  // Moved a fresh breaker by mistake: link it back (never over a newer one).
+  if (movedText !== text) await fs.link(aside, breaker).catch(() => undefined);
+  await fs.unlink(aside).catch(() => undefined);
+}
+
+async function removeDir(fs: FsSeam, dir: string): Promise<void> {
+  for (const name of await fs.readdir(dir)) await fs.unlink(join(dir, name));
+  await fs.rmdir(dir);
+}
+
+// ---------------------------------------------------------------------------------------
+// Timeouts, aborts, sleeping
+
+class QueueTimeout extends Error {}
+
+async function timeoutError(fs: FsSeam, path: string, timeoutMs: number): Promise<SnapError> {
+  const holder = await readLockHolder(path, { fs }).catch(() => null);
+  let age = 0;
+  if (holder === null) {
+    const seen = await observe(fs, path).catch(() => null);
+    if (seen !== null) age = Math.max(0, Date.now() - seen.mtimeMs);
+  } else age = holder.age_ms;
+  const owner: LockOwner | null =
+    holder === null
+      ? null
+      : {
+          pid: holder.pid,
+          host: holder.host,
+          process_start: holder.process_start,
+          generation: holder.generation,
+          acquired_at: holder.acquired_at,
+          token: holder.token,
+        };
+  const who =
+    owner === null
+      ? "an unknown holder (no owner record)"
+      : owner.pid === process.pid && owner.host === selfIdentity().host
+        ? `this process (pid ${owner.pid}, generation ${owner.generation})`
+        : `pid ${owner.pid} on ${owner.host} (generation ${owner.generation})`;
+  return new SnapError(
+    "lock_timeout",
+    `store lock ${path} is held by ${who} for ${age} ms; gave up after ${timeoutMs} ms`,
+    {
+      data: { lock_path: path, holder: owner, age_ms: age, timeout_ms: timeoutMs },
+      hint:
+        owner === null
+          ? `retry later; if no snap process is running, remove the directory ${path}`
+          : `wait for pid ${owner.pid} to finish and retry; a holder that died on this host is taken over ` +
+            `automatically, one on another host after the stale timeout (or remove ${path} if you are sure it is gone)`,
+    },
+  );
+}
+
+function interrupted(path: string, cause: unknown): SnapError {
+  if (isSnapError(cause)) return cause;
+  return new SnapError("interrupted", `acquiring store lock ${path} was aborted`, {
+    data: { lock_path: path },
+    cause,
+  });
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, path: string): void {
+  if (signal?.aborted) throw interrupted(path, signal.reason);
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined, path: string): Promise<void> {
+  return new Promise((resolveSleep, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(interrupted(path, signal?.reason));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolveSleep();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
