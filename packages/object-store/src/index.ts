@@ -1,1 +1,26 @@
-export {};
+export {
+  openObjectStore,
+  type ObjectStore,
+  type OpenObjectStoreOptions,
+  type PutResult,
+  type PutStreamResult,
+  type PutStreamOptions,
+  type PutSource,
+  type VerifyOptions,
+  type VerifyProgress,
+  type VerifyResult,
+  type ObjectStoreStats,
+  type CorruptObjectEvent,
+} from "./store.js";
+export type {
+  ObjectBackend,
+  StagedObject,
+  ObjectInfo,
+  PublishOutcome,
+  WriteMode,
+  FsyncMode,
+} from "./backend.js";
+export { createFsBackend, type FsBackendOptions } from "./fs-backend.js";
+export { createMemoryBackend, type MemoryBackend } from "./memory-backend.js";
+export { encodeStructured, decodeStructured, type StructuredObject } from "./structured.js";
+export { objectPath, STAGING_DIR_NAME } from "./format.js";

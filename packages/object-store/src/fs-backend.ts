@@ -1,0 +1,324 @@
+/**
+ * The filesystem backend: one file per object under `<dir>/<2 hex>/<62 hex>` (format.ts,
+ * FORMAT.md). Every write goes through @snap/fs: `publishFile` / `publishTmpFile` (tmp ->
+ * write -> [fsync] -> link(2) or rename(2) -> [fsync dir]) and `FsyncBatch`. No bytes are
+ * written here by any other route.
+ *
+ * Durability (`fsync`):
+ * - "always": a write resolves after the file and its directory entry are fsynced.
+ * - "batch":  a write resolves once published (visible, not durable); `flush()` fsyncs every
+ *             file written since the last flush, then their directories.
+ * - "never":  no fsync; the OS writes back when it likes.
+ */
+import { dirname, join } from "node:path";
+import { SnapError } from "@snap/schema";
+import {
+  type FsSeam,
+  FsyncBatch,
+  fsyncDir,
+  isCode,
+  isTmpName,
+  nodeFs,
+  publishFile,
+  publishTmpFile,
+  type SeamFile,
+  tmpNameIn,
+} from "@snap/fs";
+import type { FsyncMode, ObjectBackend, ObjectInfo, PublishOutcome, StagedObject, WriteMode } from "./backend.js";
+import { FANOUT_NAME, OBJECT_FILE_MODE, STAGING_DIR_NAME, objectPath, oidFromNames } from "./format.js";
+
+export interface FsBackendOptions {
+  /** The objects directory (created if missing). snap's store passes `<store>/objects`. */
+  dir: string;
+  fsync?: FsyncMode;
+  /** The filesystem seam (default: the real filesystem). Tests pass a fault-injecting one. */
+  fs?: FsSeam;
+  /**
+   * Staging directory for streamed puts. Must be on the same filesystem as `dir` (objects
+   * are hard-linked out of it). Default `<dir>/tmp`.
+   */
+  tmpDir?: string;
+  /** How many fsyncs `flush()` runs at once (default 16). */
+  flushConcurrency?: number;
+}
+
+const FIRST_READ = 64 * 1024;
+const READ_CHUNK = 1024 * 1024;
+
+/** Opens (creating if needed) a filesystem backend. */
+export async function createFsBackend(options: FsBackendOptions): Promise<ObjectBackend> {
+  if (typeof options.dir !== "string" || options.dir === "") {
+    throw new SnapError("invalid_argument", "createFsBackend needs a `dir`");
+  }
+  const fsync = options.fsync ?? "always";
+  if (fsync !== "always" && fsync !== "batch" && fsync !== "never") {
+    throw new SnapError("invalid_argument", `fsync must be "always", "batch" or "never", not ${JSON.stringify(fsync)}`);
+  }
+  const backend = new FsObjectBackend(options.dir, options.tmpDir ?? join(options.dir, STAGING_DIR_NAME), fsync, options.fs ?? nodeFs, options.flushConcurrency ?? 16);
+  await backend.init();
+  return backend;
+}
+
+class FsObjectBackend implements ObjectBackend {
+  readonly kind = "fs";
+  /** Fan-out directories known to exist (and, in durable modes, to have a durable name). */
+  private readonly fanouts = new Set<string>();
+  private readonly batch: FsyncBatch | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly tmpDir: string,
+    private readonly fsync: FsyncMode,
+    private readonly fs: FsSeam,
+    flushConcurrency: number,
+  ) {
+    this.batch = fsync === "batch" ? new FsyncBatch({ fs, concurrency: flushConcurrency }) : undefined;
+  }
+
+  async init(): Promise<void> {
+    await this.fs.mkdir(this.dir, { recursive: true });
+    await this.fs.mkdir(this.tmpDir, { recursive: true });
+    // The objects directory's own name must survive power loss before any object in it can.
+    if (this.fsync === "always") await fsyncDir(dirname(this.dir), this.fs);
+    else if (this.batch) this.batch.addDir(dirname(this.dir));
+  }
+
+  /** Makes sure the object's fan-out directory exists (cached: one mkdir per prefix per process). */
+  private async fanout(oid: string): Promise<void> {
+    const prefix = oid.slice(0, 2);
+    if (this.fanouts.has(prefix)) return;
+    try {
+      await this.fs.mkdir(join(this.dir, prefix));
+    } catch (err) {
+      if (!isCode(err, "EEXIST")) throw err;
+    }
+    // Whether we created it or an earlier (maybe non-durable) writer did, its name in `dir`
+    // must be durable before an object inside it is promised to be.
+    if (this.fsync === "always") await fsyncDir(this.dir, this.fs);
+    else if (this.batch) this.batch.addDir(this.dir);
+    this.fanouts.add(prefix);
+  }
+
+  private publishOptions(mode: WriteMode) {
+    return { fs: this.fs, mode, durability: this.fsync, batch: this.batch, fileMode: OBJECT_FILE_MODE } as const;
+  }
+
+  async write(oid: string, data: Uint8Array, mode: WriteMode): Promise<PublishOutcome> {
+    await this.fanout(oid);
+    const path = objectPath(this.dir, oid);
+    try {
+      return await publishFile(path, data, this.publishOptions(mode));
+    } catch (err) {
+      // The fan-out directory was removed behind our back (e.g. by a sweep of empty dirs).
+      if (!isCode(err, "ENOENT")) throw err;
+      this.fanouts.delete(oid.slice(0, 2));
+      await this.fanout(oid);
+      return publishFile(path, data, this.publishOptions(mode));
+    }
+  }
+
+  async stage(): Promise<StagedObject> {
+    const tmp = tmpNameIn(this.tmpDir, "stream");
+    let file: SeamFile;
+    try {
+      file = await this.fs.open(tmp, "wx", OBJECT_FILE_MODE);
+    } catch (err) {
+      if (!isCode(err, "ENOENT")) throw err;
+      await this.fs.mkdir(this.tmpDir, { recursive: true });
+      file = await this.fs.open(tmp, "wx", OBJECT_FILE_MODE);
+    }
+    return new FsStagedObject(this, file, tmp);
+  }
+
+  /** @internal used by FsStagedObject. */
+  async publishStaged(tmp: string, oid: string, mode: WriteMode): Promise<PublishOutcome> {
+    await this.fanout(oid);
+    return publishTmpFile(tmp, objectPath(this.dir, oid), this.publishOptions(mode));
+  }
+
+  /** @internal */
+  get syncsEachWrite(): boolean {
+    return this.fsync === "always";
+  }
+
+  /** @internal */
+  get seam(): FsSeam {
+    return this.fs;
+  }
+
+  async read(oid: string): Promise<Buffer> {
+    try {
+      return await this.fs.readFile(objectPath(this.dir, oid));
+    } catch (err) {
+      throw notFoundOr(err, oid);
+    }
+  }
+
+  async *readChunks(oid: string): AsyncIterable<Uint8Array> {
+    let file: SeamFile;
+    try {
+      file = await this.fs.open(objectPath(this.dir, oid), "r");
+    } catch (err) {
+      throw notFoundOr(err, oid);
+    }
+    try {
+      let position = 0;
+      let size = FIRST_READ;
+      for (;;) {
+        const buf = Buffer.allocUnsafe(size);
+        const n = await file.read(buf, 0, size, position);
+        if (n === 0) return;
+        position += n;
+        yield n === size ? buf : buf.subarray(0, n);
+        size = READ_CHUNK;
+      }
+    } finally {
+      await file.close();
+    }
+  }
+
+  async stat(oid: string): Promise<ObjectInfo | undefined> {
+    try {
+      const st = await this.fs.stat(objectPath(this.dir, oid));
+      return { size: st.size, mtimeMs: st.mtimeMs };
+    } catch (err) {
+      if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) return undefined;
+      throw err;
+    }
+  }
+
+  async freshen(oid: string): Promise<void> {
+    const path = objectPath(this.dir, oid);
+    const now = new Date();
+    try {
+      await this.fs.utimes(path, now, now);
+    } catch (err) {
+      throw notFoundOr(err, oid);
+    }
+    // The existing object may have been written by a writer that did not fsync: make it
+    // as durable as this write promises.
+    if (this.fsync === "always") {
+      const file = await this.fs.open(path, "r");
+      try {
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await this.fanout(oid);
+      await fsyncDir(dirname(path), this.fs);
+    } else if (this.batch) {
+      await this.fanout(oid);
+      this.batch.addFile(path);
+      this.batch.addDir(dirname(path));
+    }
+  }
+
+  async *list(): AsyncIterable<string> {
+    let fanouts: string[];
+    try {
+      fanouts = await this.fs.readdir(this.dir);
+    } catch (err) {
+      if (isCode(err, "ENOENT")) return;
+      throw err;
+    }
+    fanouts.sort();
+    for (const fanout of fanouts) {
+      if (!FANOUT_NAME.test(fanout)) continue;
+      let names: string[];
+      try {
+        names = await this.fs.readdir(join(this.dir, fanout));
+      } catch (err) {
+        if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) continue;
+        throw err;
+      }
+      for (const name of names) {
+        const oid = oidFromNames(fanout, name);
+        if (oid !== undefined) yield oid;
+      }
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.batch) await this.batch.flush();
+  }
+
+  async cleanTmp({ olderThanMs }: { olderThanMs: number }): Promise<{ removed: number }> {
+    const cutoff = Date.now() - olderThanMs;
+    const dirs = [this.tmpDir];
+    for (const name of await this.fs.readdir(this.dir).catch(() => [] as string[])) {
+      if (FANOUT_NAME.test(name)) dirs.push(join(this.dir, name));
+    }
+    let removed = 0;
+    for (const dir of dirs) {
+      let names: string[];
+      try {
+        names = await this.fs.readdir(dir);
+      } catch (err) {
+        if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) continue;
+        throw err;
+      }
+      for (const name of names) {
+        if (!isTmpName(name)) continue;
+        const path = join(dir, name);
+        try {
+          const st = await this.fs.lstat(path);
+          if (!st.isFile() || st.mtimeMs >= cutoff) continue;
+          await this.fs.unlink(path);
+          removed++;
+        } catch (err) {
+          if (!isCode(err, "ENOENT")) throw err; // another cleaner or its writer got there first
+        }
+      }
+    }
+    return { removed };
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}
+
+class FsStagedObject implements StagedObject {
+  private done = false;
+
+  constructor(
+    private readonly backend: FsObjectBackend,
+    private readonly file: SeamFile,
+    private readonly tmp: string,
+  ) {}
+
+  write(chunk: Uint8Array): Promise<void> {
+    return this.file.write(chunk);
+  }
+
+  async commit(oid: string, mode: WriteMode): Promise<PublishOutcome> {
+    if (this.done) throw new SnapError("internal", "staged object already finished");
+    this.done = true;
+    try {
+      try {
+        if (this.backend.syncsEachWrite) await this.file.sync();
+      } finally {
+        await this.file.close();
+      }
+      // Commit point: the link(2) (or rename(2) for "replace") inside publishTmpFile.
+      return await this.backend.publishStaged(this.tmp, oid, mode);
+    } catch (err) {
+      await this.backend.seam.unlink(this.tmp).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.file.close().catch(() => undefined);
+    await this.backend.seam.unlink(this.tmp).catch(() => undefined);
+  }
+}
+
+function notFoundOr(err: unknown, oid: string): unknown {
+  if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) {
+    return new SnapError("object_not_found", `no object ${oid}`, { data: { oid }, cause: err });
+  }
+  return err;
+}
