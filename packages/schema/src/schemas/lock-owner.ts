@@ -16,10 +16,10 @@ export const lockOwnerDefinition = defineRecord({
     pid: z.int().min(1),
     host: z.string().min(1).max(255),
     /**
-     * Opaque, platform-specific start time of the holder process, compared for equality only
-     * (Linux: field 22 of /proc/<pid>/stat). A string so each platform can use its own form.
+     * Opaque, platform-specific identity of the holder process beyond its pid, compared for
+     * equality only (@snap/fs writes "linux:<boot id>:<start ticks>", "approx:<ISO time>" elsewhere).
      */
-    process_start_time: z.string().min(1).max(64),
+    process_start: z.string().min(1).max(128),
     generation: z.int().min(0),
     acquired_at: timestampSchema,
     /** Random per-acquisition token; a holder checks it before trusting that it still owns the lock. */
@@ -30,10 +30,10 @@ export const lockOwnerDefinition = defineRecord({
     schema_version: 1,
     pid: 4242,
     host: "build-01",
-    process_start_time: "linux:183746512",
+    process_start: "linux:6f1c2a9e-93b1-4c55-a0d4-8e2f7b3c1d90:183746512",
     generation: 7,
     acquired_at: "2026-11-22T02:31:05.120Z",
-    token: "f3c9a1d27be04c5e8a6d",
+    token: "f3c9a1d27be04c5e8a6d0b7e4c2a9f13",
   },
 });
 
