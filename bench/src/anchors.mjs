@@ -1,0 +1,228 @@
+/**
+ * Anchors: what the machine and the incumbent libraries do on the same data, measured in the
+ * same run as the rows compared against them. Each anchor is measured at most once per run
+ * (memoized by the runner's context) and appears in the results as a row with `anchor: null`.
+ *
+ * Every anchor reports a rate (higher is faster). The bare loops are deliberately minimal
+ * (synchronous node:fs, no hashing, no fan-out directories): they are the ceiling of what any
+ * store could reach on this disk, not a competitor.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import cacache from "cacache";
+import * as git from "isomorphic-git";
+import { APPEND_RECORDS, FSYNC_FILES, LARGE_STREAM, LARGE_STREAM_MIB, SMALL_OBJECTS } from "./datasets.mjs";
+
+const sameBytes = (a, b) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), b) === 0;
+
+/** Throw unless `got` holds the bytes of `want` (checked outside the clock). */
+export function assertSameBytes(what, got, want) {
+  if (!sameBytes(got, want)) throw new Error(`${what}: read back different bytes than were written`);
+}
+
+/** Write `buffers` into `dir` with a sync tmp+rename per file; returns the file names. */
+function writeFilesTmpRename(dir, buffers, { fsync }) {
+  const names = new Array(buffers.length);
+  for (let i = 0; i < buffers.length; i++) {
+    const name = i.toString(16).padStart(8, "0");
+    const tmp = path.join(dir, `${name}.tmp`);
+    if (fsync) {
+      const fd = fs.openSync(tmp, "w");
+      fs.writeSync(fd, buffers[i]);
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+    } else {
+      fs.writeFileSync(tmp, buffers[i]);
+    }
+    fs.renameSync(tmp, path.join(dir, name));
+    names[i] = name;
+  }
+  return names;
+}
+
+/** @type {Record<string, {name: string, unit: string, measure: (ctx) => Promise<number>}>} */
+export const ANCHORS = {
+  sha256: {
+    name: `sha256 (node:crypto) over ${LARGE_STREAM.label}`,
+    unit: "MiB/s",
+    async measure(ctx) {
+      const chunks = ctx.data.largeChunks();
+      return ctx.measureRate("sha256", LARGE_STREAM_MIB, {
+        run() {
+          const hash = createHash("sha256");
+          for (const chunk of chunks) hash.update(chunk);
+          hash.digest();
+        },
+      });
+    },
+  },
+
+  seq_write_fsync: {
+    name: `sequential write+fsync ${LARGE_STREAM.label} (1 MiB writes)`,
+    unit: "MiB/s",
+    async measure(ctx) {
+      const chunks = ctx.data.largeChunks();
+      return ctx.measureRate("sequential write+fsync", LARGE_STREAM_MIB, {
+        setup: async () => path.join(await ctx.freshDir("seqwrite"), "blob"),
+        async run(file) {
+          const fh = await fsp.open(file, "w");
+          for (const chunk of chunks) await fh.write(chunk);
+          await fh.sync();
+          await fh.close();
+        },
+        teardown: (file) => ctx.removeDir(path.dirname(file)),
+      });
+    },
+  },
+
+  /** The large put's ceiling: a streaming put must both hash and write every byte. */
+  large_put_ceiling: {
+    name: "min(sha256, sequential write+fsync)",
+    unit: "MiB/s",
+    async measure(ctx) {
+      const [sha, disk] = [await ctx.anchor("sha256"), await ctx.anchor("seq_write_fsync")];
+      return Math.min(sha.value, disk.value);
+    },
+  },
+
+  tmp_rename: {
+    name: `bare tmp+rename ${SMALL_OBJECTS.label} (sync, no fsync)`,
+    unit: "objects/s",
+    async measure(ctx) {
+      const buffers = ctx.data.smallObjects();
+      return ctx.measureRate("bare tmp+rename", buffers.length, {
+        setup: () => ctx.freshDir("tmprename"),
+        run: (dir) => writeFilesTmpRename(dir, buffers, { fsync: false }),
+        teardown: (dir) => ctx.removeDir(dir),
+      });
+    },
+  },
+
+  tmp_fsync_rename: {
+    name: `bare tmp+fsync+rename ${FSYNC_FILES.label} (sync, fsync per file)`,
+    unit: "objects/s",
+    async measure(ctx) {
+      const buffers = ctx.data.smallObjects().slice(0, FSYNC_FILES.count);
+      return ctx.measureRate("bare tmp+fsync+rename", buffers.length, {
+        setup: () => ctx.freshDir("tmpfsync"),
+        run: (dir) => writeFilesTmpRename(dir, buffers, { fsync: true }),
+        teardown: (dir) => ctx.removeDir(dir),
+      });
+    },
+  },
+
+  read_loop: {
+    name: `bare read ${SMALL_OBJECTS.label} (sync readFileSync, no verify)`,
+    unit: "objects/s",
+    async measure(ctx) {
+      const buffers = ctx.data.smallObjects();
+      const dir = await ctx.freshDir("readloop");
+      const files = writeFilesTmpRename(dir, buffers, { fsync: false }).map((name) => path.join(dir, name));
+      assertSameBytes("bare read", fs.readFileSync(files[files.length - 1]), buffers[buffers.length - 1]);
+      const value = await ctx.measureRate("bare read", files.length, {
+        run() {
+          for (const file of files) fs.readFileSync(file);
+        },
+      });
+      await ctx.removeDir(dir);
+      return value;
+    },
+  },
+
+  append_fdatasync: {
+    name: `append+fdatasync ${APPEND_RECORDS.label} (sync)`,
+    unit: "records/s",
+    async measure(ctx) {
+      const record = Buffer.alloc(APPEND_RECORDS.size, 0x61);
+      record[record.length - 1] = 0x0a;
+      return ctx.measureRate("append+fdatasync", APPEND_RECORDS.count, {
+        setup: async () => path.join(await ctx.freshDir("append"), "log"),
+        run(file) {
+          const fd = fs.openSync(file, "a");
+          for (let i = 0; i < APPEND_RECORDS.count; i++) {
+            fs.writeSync(fd, record);
+            fs.fdatasyncSync(fd);
+          }
+          fs.closeSync(fd);
+        },
+        teardown: (file) => ctx.removeDir(path.dirname(file)),
+      });
+    },
+  },
+
+  cacache_put: {
+    name: `cacache.put ${SMALL_OBJECTS.label}`,
+    unit: "objects/s",
+    async measure(ctx) {
+      const buffers = ctx.data.smallObjects();
+      return ctx.measureRate("cacache.put", buffers.length, {
+        setup: () => ctx.freshDir("cacache-put"),
+        async run(cache) {
+          for (let i = 0; i < buffers.length; i++) await cacache.put(cache, `k${i}`, buffers[i]);
+        },
+        teardown: (cache) => ctx.removeDir(cache),
+      });
+    },
+  },
+
+  cacache_get: {
+    name: `cacache.get ${SMALL_OBJECTS.label} (verified)`,
+    unit: "objects/s",
+    async measure(ctx) {
+      const buffers = ctx.data.smallObjects();
+      const cache = await ctx.freshDir("cacache-get");
+      for (let i = 0; i < buffers.length; i++) await cacache.put(cache, `k${i}`, buffers[i]);
+      // cacache.get checks the content against the index entry's integrity (ssri) by default.
+      const value = await ctx.measureRate("cacache.get", buffers.length, {
+        async run() {
+          for (let i = 0; i < buffers.length; i++) await cacache.get(cache, `k${i}`);
+        },
+      });
+      assertSameBytes("cacache.get", (await cacache.get(cache, "k0")).data, buffers[0]);
+      await ctx.removeDir(cache);
+      return value;
+    },
+  },
+
+  isogit_write_blob: {
+    name: `isomorphic-git writeBlob ${SMALL_OBJECTS.label}`,
+    unit: "objects/s",
+    async measure(ctx) {
+      const buffers = ctx.data.smallObjects();
+      return ctx.measureRate("isomorphic-git writeBlob", buffers.length, {
+        async setup() {
+          const dir = await ctx.freshDir("isogit-write");
+          await git.init({ fs, dir });
+          return dir;
+        },
+        async run(dir) {
+          for (const blob of buffers) await git.writeBlob({ fs, dir, blob });
+        },
+        teardown: (dir) => ctx.removeDir(dir),
+      });
+    },
+  },
+
+  isogit_read_blob: {
+    name: `isomorphic-git readBlob ${SMALL_OBJECTS.label} (sha1 verified)`,
+    unit: "objects/s",
+    async measure(ctx) {
+      const buffers = ctx.data.smallObjects();
+      const dir = await ctx.freshDir("isogit-read");
+      await git.init({ fs, dir });
+      const oids = [];
+      for (const blob of buffers) oids.push(await git.writeBlob({ fs, dir, blob }));
+      // readBlob inflates the loose object and checks its sha1 against the oid.
+      const value = await ctx.measureRate("isomorphic-git readBlob", oids.length, {
+        async run() {
+          for (const oid of oids) await git.readBlob({ fs, dir, oid });
+        },
+      });
+      assertSameBytes("isomorphic-git readBlob", (await git.readBlob({ fs, dir, oid: oids[0] })).blob, buffers[0]);
+      await ctx.removeDir(dir);
+      return value;
+    },
+  },
+};
