@@ -1,18 +1,9 @@
-import { chmod, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { objectPath, openObjectStore } from "../src/index.js";
 import { describeStoreContract } from "./contract.js";
-
-/** Every `.tmp-*` name under the objects directory (fan-out dirs and the staging dir). */
-export async function debrisUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { recursive: true })) {
-    const name = entry.split("/").pop() ?? "";
-    if (name.startsWith(".tmp-")) out.push(entry);
-  }
-  return out;
-}
+import { debrisUnder } from "./fs-debris.js";
 
 describeStoreContract("fs", async () => {
   const root = await mkdtemp(join(tmpdir(), "snap-os-contract-"));

@@ -179,7 +179,7 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       const data = bytesOf(5 * 1024 * 1024 + 123, 21);
       const { oid } = await store.putBytes(data);
       const evil = Buffer.from(data);
-      evil[evil.length - 1] ^= 0xff; // only the last byte differs
+      evil[evil.length - 1] = (evil[evil.length - 1] as number) ^ 0xff; // only the last byte differs
       await h.corrupt(oid, evil);
       const received: Buffer[] = [];
       const err = await (async () => {
