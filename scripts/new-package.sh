@@ -36,6 +36,7 @@ const pkg = {
 };
 fs.writeFileSync(`${dir}/package.json`, JSON.stringify(pkg, null, 2) + "\n");
 NODE
+# tsup.config.ts and vitest.config.ts re-export the shared config/*.base.ts
 cp packages/fs/tsup.config.ts packages/fs/tsconfig.json packages/fs/vitest.config.ts "$d/"
 echo "export {};" > "$d/src/index.ts"
 echo "created $d; now: pnpm install, write src/ and test/, README.md, and a changeset"

@@ -1,10 +1,1 @@
-import { defineConfig } from "vitest/config";
-
-export default defineConfig({
-  test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 120_000,
-    hookTimeout: 60_000,
-    reporters: ["default", ["json", { outputFile: "test-results.json" }]],
-  },
-});
+export { default } from "../../config/vitest.base.js";
