@@ -1,0 +1,1 @@
+export { default } from "../../config/vitest.base.js";
