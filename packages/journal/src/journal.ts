@@ -1,0 +1,812 @@
+/**
+ * The journal's lifecycle: open (tail only), append (under the store lock, group commit),
+ * torn-tail adjudication, seq repair, roll (seal + header), meta.json, close.
+ * Reading, checkpoints and the doctor live in their own modules and are reached from here.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { acquireLock, nodeFs, publishFile, isCode, type FsSeam, type SeamFile, type StoreLock } from "@snap/fs";
+import { SnapError, summarizeIssues } from "@snap/schema";
+import { scanSegment } from "./decode.js";
+import {
+  MAX_RECORD_BYTES,
+  WARN_RECORD_BYTES,
+  DEFAULT_SEGMENT_BYTES,
+  ZERO_CHAIN,
+  encodeIndex,
+  encodeMeta,
+  eventRecord,
+  frameRecord,
+  headerRecord,
+  indexName,
+  noteRecord,
+  sealRecord,
+  segmentName,
+  seqRepairRecord,
+} from "./format.js";
+import { ensureDir, journalPaths, listSegments, readHeader, readRange, readWhole, type JournalPaths, type SegmentEntry } from "./files.js";
+import { HoldMutex } from "./mutex.js";
+import { appendInputSchema, journalMetaDefinition, type AppendInput, type JournalMeta, type RecoveryReport } from "./schema.js";
+import { interpretWindow, readTail, type TailFragment } from "./tail.js";
+import { applyRecord, entityKey, loadNewestCheckpoint, type EntityMap } from "./checkpoint.js";
+import { scanRecords, type ReaderContext, type RecoveryMode } from "./reader.js";
+import { runRecovery } from "./recovery.js";
+
+export type Durability = "sync" | "group" | "none";
+
+export interface OpenJournalOptions {
+  dir: string;
+  /** Default durability of append() (default "sync"). */
+  durability?: Durability;
+  /** Roll the active segment once it would grow past this (default 16 MiB). */
+  segmentBytes?: number;
+  recovery?: RecoveryMode;
+  /** The store lock (default `<dir>/lock`). A snap store passes its own store lock path. */
+  lockPath?: string;
+  /** "append" (default): take the lock for each group-commit round. "open": hold it from the first append until close(). */
+  lockHold?: "append" | "open";
+  lockTimeoutMs?: number;
+  lockStaleMs?: number;
+  /** The store id stamped on new segments; an existing journal with another id is refused. */
+  storeId?: string;
+  fs?: FsSeam;
+  /** Group commit: how long a "group" append waits for company (default 0: one event-loop turn). */
+  groupDelayMs?: number;
+  /** fsync slower than this counts as slow (default 1000 ms). */
+  slowFsyncMs?: number;
+}
+
+export interface AppendOptions {
+  durability?: Durability;
+}
+
+interface QueueItem {
+  records: PreparedInput[];
+  durability: Durability;
+  resolve: (seqs: number[]) => void;
+  reject: (err: unknown) => void;
+}
+
+interface PreparedInput {
+  action: string;
+  item_type: string;
+  item_id: string;
+  payload?: unknown;
+  payload_ref?: { sha256: string; bytes: number };
+}
+
+/** What the writer knows about the active segment. */
+interface ActiveState {
+  segment: SegmentEntry | undefined;
+  size: number;
+  okEnd: number;
+  lastSeq: number;
+  maxLg: number;
+  sealed: boolean;
+  sealChain: string | undefined;
+  fragment: TailFragment | undefined;
+  /** Whether `size` must be re-checked from disk before trusting it (after an error). */
+  dirty: boolean;
+}
+
+export interface WithLockContext {
+  readonly lockGeneration: number;
+  /** Seq of the newest record (0 when empty), current under this hold. */
+  readonly lastSeq: number;
+  append(record: AppendInput, options?: AppendOptions): Promise<{ seq: number }>;
+  appendMany(records: AppendInput[], options?: AppendOptions): Promise<{ seqs: number[] }>;
+  /** Current entity_rev of an entity (0 if never written). */
+  entityRev(itemType: string, itemId: string): Promise<number>;
+}
+
+const TS = () => new Date().toISOString();
+
+export class JournalCore {
+  readonly dir: string;
+  readonly paths: JournalPaths;
+  readonly fs: FsSeam;
+  readonly lockPath: string;
+  readonly writer: string;
+  readonly recovery: RecoveryMode;
+  readonly segmentBytes: number;
+  readonly defaultDurability: Durability;
+  report!: RecoveryReport;
+  storeId: string | undefined;
+
+  /** Highest seq written by this handle (or seen under the lock). */
+  writtenSeq = 0;
+  /** Highest seq known fdatasynced. */
+  durableSeq = 0;
+
+  protected active: ActiveState = { segment: undefined, size: 0, okEnd: 0, lastSeq: 0, maxLg: 0, sealed: false, sealChain: undefined, fragment: undefined, dirty: true };
+  protected file: SeamFile | undefined;
+  protected fileName: string | undefined;
+  protected revs: Map<string, number> | undefined;
+  protected meta: JournalMeta | undefined;
+  /** Recovery notes to append before the next record. */
+  protected pendingNotes: Record<string, unknown>[] = [];
+  protected metaBehind = false;
+  protected queue: QueueItem[] = [];
+  protected flushing: Promise<void> | undefined;
+  protected hold = new HoldMutex();
+  protected heldLock: StoreLock | undefined;
+  protected openLock: StoreLock | undefined;
+  protected closed = false;
+  protected readonly opts: OpenJournalOptions;
+  readonly fsyncLatencies: number[] = [];
+  slowFsyncs = 0;
+  readonly anomaliesSeen: { kind: string; detail: string }[] = [];
+
+  constructor(opts: OpenJournalOptions) {
+    this.opts = opts;
+    this.dir = opts.dir;
+    this.paths = journalPaths(opts.dir);
+    this.fs = opts.fs ?? nodeFs;
+    this.lockPath = opts.lockPath ?? join(opts.dir, "lock");
+    this.writer = `w_${process.pid}-${randomBytes(6).toString("hex")}`;
+    this.recovery = opts.recovery ?? "tolerate-tail";
+    this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.defaultDurability = opts.durability ?? "sync";
+    this.storeId = opts.storeId;
+    if (!["tolerate-tail", "absolute", "point-in-time", "salvage"].includes(this.recovery)) {
+      throw new SnapError("invalid_argument", `unknown recovery mode ${String(this.recovery)}`);
+    }
+    if (!["sync", "group", "none"].includes(this.defaultDurability)) {
+      throw new SnapError("invalid_argument", `unknown durability ${String(this.defaultDurability)}`);
+    }
+    if (!(this.segmentBytes >= 1024)) throw new SnapError("invalid_argument", "segmentBytes must be at least 1024");
+  }
+
+  readerContext(): ReaderContext {
+    return {
+      fs: this.fs,
+      paths: this.paths,
+      storeId: () => this.storeId,
+      recovery: this.recovery,
+      onSkip: (w) => this.anomaliesSeen.push({ kind: "corrupt", detail: `skipped ${w.segment} ${w.start}-${w.end}: ${w.reason}` }),
+    };
+  }
+
+  // ---- open ---------------------------------------------------------------------------------
+
+  async open(): Promise<void> {
+    await ensureDir(this.fs, this.paths.segments);
+    const report: RecoveryReport = {
+      type: "journal_recovery_report",
+      schema_version: 1,
+      mode: this.recovery,
+      created: false,
+      tail_seq: 0,
+      meta: "ok",
+      anomalies: [],
+      actions: [],
+    };
+    this.report = report;
+    if (this.recovery !== "tolerate-tail") {
+      await runRecovery(this, report);
+    }
+    await this.loadTail();
+    report.tail_seq = this.active.lastSeq;
+    report.created = this.active.segment === undefined;
+    if (this.active.fragment !== undefined && this.active.segment !== undefined) {
+      const f = this.active.fragment;
+      report.fragment = { segment: this.active.segment.name, byte_start: f.start, byte_end: f.end, class: f.class, sha256: f.sha256 };
+      if (this.recovery === "absolute") {
+        throw new SnapError("journal_corrupt", `recovery 'absolute': ${this.active.segment.name} ends with a ${f.class} fragment (bytes ${f.start}-${f.end})`, {
+          data: { ...report.fragment },
+          hint: "open with recovery 'tolerate-tail' (default) to adjudicate it",
+        });
+      }
+      report.actions.push(`tail fragment (${f.class}, ${f.end - f.start} bytes at ${f.start}) will be adjudicated by a journal_note before the next record`);
+    }
+    await this.checkMeta(report);
+    this.writtenSeq = this.active.lastSeq;
+    this.durableSeq = this.active.lastSeq;
+  }
+
+  /** Reads the listing, the active segment's header and its tail (never whole segments). */
+  protected async loadTail(): Promise<void> {
+    const segs = await listSegments(this.fs, this.paths.segments);
+    const seg = segs[segs.length - 1];
+    if (seg === undefined) {
+      this.active = { segment: undefined, size: 0, okEnd: 0, lastSeq: 0, maxLg: 0, sealed: false, sealChain: undefined, fragment: undefined, dirty: false };
+      return;
+    }
+    const header = await readHeader(this.fs, seg.path);
+    if (header === undefined) {
+      if (this.recovery !== "salvage") {
+        throw new SnapError("journal_corrupt", `the active segment ${seg.name} does not start with a valid journal_header`, {
+          data: { segment: seg.name },
+          hint: "run doctor(); open with recovery 'salvage' or 'point-in-time'",
+        });
+      }
+    } else {
+      if (this.storeId !== undefined && header.store_id !== this.storeId) {
+        throw new SnapError("journal_foreign_segment", `segment ${seg.name} belongs to store ${String(header.store_id)}, not ${this.storeId}`, {
+          data: { segment: seg.name, found: header.store_id, expected: this.storeId },
+          hint: "move the segment out of segments/; it was copied from another store",
+        });
+      }
+      this.storeId ??= String(header.store_id);
+      if (header.first_seq !== seg.firstSeq) {
+        throw new SnapError("journal_corrupt", `segment ${seg.name}'s header says first_seq ${String(header.first_seq)}`, { data: { segment: seg.name } });
+      }
+    }
+    const st = await this.fs.stat(seg.path);
+    const tail = await readTail(this.fs, seg.path, st.size);
+    this.active = {
+      segment: seg,
+      size: st.size,
+      okEnd: tail.okEnd,
+      lastSeq: tail.lastSeq,
+      maxLg: tail.maxLg,
+      sealed: tail.sealed,
+      sealChain: tail.sealed ? String(tail.last?.chain) : undefined,
+      fragment: tail.fragment,
+      dirty: false,
+    };
+    if (tail.lastSeq === 0 && seg.firstSeq > 1) this.active.lastSeq = seg.firstSeq - 1;
+  }
+
+  protected async readMeta(): Promise<JournalMeta | "missing" | "invalid"> {
+    let raw: Buffer;
+    try {
+      raw = await this.fs.readFile(this.paths.meta);
+    } catch (err) {
+      if (isCode(err, "ENOENT")) return "missing";
+      throw err;
+    }
+    try {
+      const r = journalMetaDefinition.schema.safeParse(JSON.parse(raw.toString("utf8")));
+      return r.success ? r.data : "invalid";
+    } catch {
+      return "invalid";
+    }
+  }
+
+  protected async checkMeta(report: RecoveryReport): Promise<void> {
+    const meta = await this.readMeta();
+    const tailSeq = this.active.lastSeq;
+    if (meta === "missing" || meta === "invalid") {
+      report.meta = meta;
+      if (this.active.segment !== undefined) report.actions.push(`meta.json ${meta}: rebuilt from the tail on the next write`);
+      return;
+    }
+    this.meta = meta;
+    if (this.storeId !== undefined && meta.store_id !== this.storeId) {
+      report.meta = "invalid";
+      report.actions.push(`meta.json names store ${meta.store_id}: ignored, rebuilt on the next write`);
+      this.meta = undefined;
+      return;
+    }
+    if (meta.durable_seq > tailSeq) {
+      report.meta = "ahead";
+      const detail = `meta.json durable watermark is seq ${meta.durable_seq} but the journal's tail is seq ${tailSeq}: acknowledged records were lost`;
+      if (this.recovery === "tolerate-tail" || this.recovery === "absolute") {
+        throw new SnapError("journal_acknowledged_lost", detail, {
+          data: { durable_seq: meta.durable_seq, tail_seq: tailSeq, active_segment: meta.active_segment },
+          hint: "restore the journal from a backup; or open with recovery 'salvage' or 'point-in-time' to continue from the tail and record the loss",
+        });
+      }
+      report.actions.push(`${detail}; continuing (${this.recovery}) and recording a journal_note`);
+      this.pendingNotes.push({ kind: "acknowledged_lost", expected_seq: meta.durable_seq, found_seq: tailSeq, detail });
+      return;
+    }
+    if (meta.next_seq <= tailSeq) {
+      report.meta = "behind";
+      this.metaBehind = true;
+      report.actions.push(`meta.json next_seq ${meta.next_seq} is behind the tail (seq ${tailSeq}): a seq_repair record will be appended before the next record`);
+    }
+  }
+
+  // ---- append ---------------------------------------------------------------------------------
+
+  protected prepare(input: AppendInput): PreparedInput {
+    const parsed = appendInputSchema.safeParse(input);
+    if (!parsed.success) {
+      const issues = summarizeIssues(parsed.error.issues);
+      throw new SnapError("invalid_argument", `invalid journal record: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`, {
+        data: { issues },
+      });
+    }
+    const r = parsed.data as PreparedInput;
+    if (r.action !== "delete" && r.payload === undefined && r.payload_ref === undefined) r.payload = null;
+    // Upper bound of the framed size (seq, entity_rev and lg at their widest).
+    const probe = eventRecord({
+      seq: Number.MAX_SAFE_INTEGER,
+      ts: "2026-11-22T02:31:05.120Z",
+      writer: this.writer,
+      lg: Number.MAX_SAFE_INTEGER,
+      action: r.action,
+      item_type: r.item_type,
+      item_id: r.item_id,
+      entity_rev: Number.MAX_SAFE_INTEGER,
+      payload: r.payload,
+      payload_ref: r.payload_ref,
+    });
+    const size = frameRecord(probe).bytes.length;
+    if (size > MAX_RECORD_BYTES) {
+      throw new SnapError("journal_record_too_large", `journal record for ${r.item_type}/${r.item_id} is ${size} bytes; the limit is ${MAX_RECORD_BYTES}`, {
+        data: { bytes: size, limit: MAX_RECORD_BYTES, item_type: r.item_type, item_id: r.item_id },
+        hint: "store the payload with putBlob() and append a record with payload_ref instead",
+      });
+    }
+    if (size > WARN_RECORD_BYTES) {
+      process.emitWarning(`journal record for ${r.item_type}/${r.item_id} is ${size} bytes (over ${WARN_RECORD_BYTES})`, {
+        code: "SNAP_JOURNAL_LARGE_RECORD",
+        detail: "records over 256 KiB are refused; consider payload_ref",
+      });
+    }
+    return r;
+  }
+
+  append(record: AppendInput, options: AppendOptions = {}): Promise<{ seq: number }> {
+    return this.appendMany([record], options).then((r) => ({ seq: r.seqs[0]! }));
+  }
+
+  /** Appends records as one unit: contiguous seqs, one write. */
+  appendMany(records: AppendInput[], options: AppendOptions = {}): Promise<{ seqs: number[] }> {
+    try {
+      this.assertOpen();
+      if (!Array.isArray(records) || records.length === 0) throw new SnapError("invalid_argument", "appendMany needs at least one record");
+      const prepared = records.map((r) => this.prepare(r));
+      const durability = options.durability ?? this.defaultDurability;
+      if (!["sync", "group", "none"].includes(durability)) throw new SnapError("invalid_argument", `unknown durability ${String(durability)}`);
+      return new Promise<number[]>((resolve, reject) => {
+        this.queue.push({ records: prepared, durability, resolve, reject });
+        this.kick(durability);
+      }).then((seqs) => ({ seqs }));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  protected kick(durability: Durability): void {
+    if (this.flushing !== undefined) return;
+    this.flushing = (async () => {
+      try {
+        if (durability === "group") {
+          const delay = this.opts.groupDelayMs ?? 0;
+          await new Promise((r) => (delay > 0 ? setTimeout(r, delay) : setImmediate(r)));
+        }
+        while (this.queue.length > 0) {
+          const batch: QueueItem[] = [];
+          let bytes = 0;
+          while (this.queue.length > 0 && (batch.length === 0 || bytes < 1024 * 1024)) {
+            const item = this.queue.shift()!;
+            batch.push(item);
+            bytes += item.records.length * 256;
+          }
+          const release = await this.hold.acquire();
+          try {
+            await this.withHeldLock(async (lock) => {
+              await this.writeRound(lock, batch);
+            });
+          } catch (err) {
+            for (const item of batch) item.reject(err);
+          } finally {
+            release();
+          }
+        }
+      } finally {
+        this.flushing = undefined;
+        if (this.queue.length > 0) this.kick("sync");
+      }
+    })();
+  }
+
+  /** Runs `fn` with the store lock: the withLock() hold, the open-long hold, or a fresh acquisition. */
+  protected async withHeldLock<T>(fn: (lock: StoreLock) => Promise<T>): Promise<T> {
+    if (this.heldLock !== undefined) return fn(this.heldLock);
+    if (this.opts.lockHold === "open") {
+      if (this.openLock === undefined || this.openLock.compromised) {
+        this.openLock = await this.acquire();
+        this.active.dirty = true;
+      }
+      await this.syncTail(this.openLock);
+      return fn(this.openLock);
+    }
+    const lock = await this.acquire();
+    try {
+      await this.syncTail(lock);
+      return await fn(lock);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  protected acquire(): Promise<StoreLock> {
+    return acquireLock(this.lockPath, {
+      fs: this.fs,
+      timeoutMs: this.opts.lockTimeoutMs ?? 30_000,
+      staleMs: this.opts.lockStaleMs ?? 10_000,
+    });
+  }
+
+  /**
+   * Under the lock: bring the view of the tail up to date (another process may have appended,
+   * rolled or crashed). O(1) (one fstat) when nothing changed.
+   */
+  protected async syncTail(lock: StoreLock): Promise<void> {
+    for (;;) {
+      const seg = this.active.segment;
+      if (seg === undefined) {
+        const segs = await listSegments(this.fs, this.paths.segments);
+        if (segs.length === 0) return;
+        await this.loadTail();
+        await this.afterForeignRecords();
+        continue;
+      }
+      let size: number;
+      try {
+        size = this.file !== undefined && this.fileName === seg.name ? (await this.file.stat()).size : (await this.fs.stat(seg.path)).size;
+      } catch (err) {
+        if (!isCode(err, "ENOENT")) throw err;
+        // The active segment vanished (point-in-time cut, manual repair): start over.
+        await this.closeFile();
+        await this.loadTail();
+        continue;
+      }
+      if (size === this.active.size && !this.active.dirty) break;
+      // Read what was appended since our last look.
+      const from = Math.min(this.active.okEnd, size);
+      const buf = await readRange(this.fs, seg.path, from, size);
+      const info = interpretWindow(buf, from, size, { lastSeq: this.active.lastSeq, maxLg: this.active.maxLg, okEnd: from });
+      for (const p of info.invalidMidWindow) this.anomaliesSeen.push({ kind: "corrupt", detail: `${seg.name} ${p.start}-${p.end}: ${p.reason}` });
+      let lastSeqSeen = this.active.lastSeq;
+      for (const rec of info.records) {
+        if (typeof rec.seq === "number") {
+          if (rec.seq <= lastSeqSeen) this.anomaliesSeen.push({ kind: "duplicate_seq", detail: `seq ${rec.seq} by ${String(rec.writer)}` });
+          lastSeqSeen = Math.max(lastSeqSeen, rec.seq);
+          if (this.revs !== undefined) {
+            if (rec.type === "journal_event") this.revs.set(entityKey(String(rec.item_type), String(rec.item_id)), Number(rec.entity_rev));
+          }
+        }
+      }
+      this.active = {
+        segment: seg,
+        size,
+        okEnd: info.okEnd,
+        lastSeq: info.lastSeq,
+        maxLg: info.maxLg,
+        sealed: info.sealed || (this.active.sealed && info.records.length === 0),
+        sealChain: info.sealed ? String(info.last?.chain) : this.active.sealChain,
+        fragment: info.fragment,
+        dirty: false,
+      };
+      if (this.active.sealed) {
+        // Someone rolled: move on to the next segment if it exists.
+        const segs = await listSegments(this.fs, this.paths.segments);
+        const next = segs.find((s) => s.firstSeq > seg.firstSeq);
+        if (next !== undefined) {
+          await this.closeFile();
+          this.active = { ...this.active, segment: next, size: 0, okEnd: 0, sealed: false, fragment: undefined, dirty: true };
+          continue;
+        }
+      }
+      break;
+    }
+    if (this.active.maxLg > lock.generation) {
+      throw new SnapError("journal_stale_writer", `this writer's lock generation ${lock.generation} is older than the journal's newest (${this.active.maxLg})`, {
+        data: { lg: lock.generation, max_lg: this.active.maxLg },
+        hint: "the lock was taken over by another process; reopen the journal",
+      });
+    }
+    this.writtenSeq = Math.max(this.writtenSeq, this.active.lastSeq);
+  }
+
+  protected async afterForeignRecords(): Promise<void> {
+    this.revs = undefined; // rebuilt lazily
+  }
+
+  protected async ensureRevs(): Promise<Map<string, number>> {
+    if (this.revs !== undefined) return this.revs;
+    const map: EntityMap = new Map();
+    const ckpt = await loadNewestCheckpoint(this.fs, this.paths, this.storeId);
+    let from = 1;
+    if (ckpt !== undefined) {
+      for (const [k, v] of ckpt.parsed.entities) map.set(k, v);
+      from = ckpt.parsed.headSeq + 1;
+    }
+    for await (const item of scanRecords(this.readerContext(), { fromSeq: from, toSeq: this.active.lastSeq })) applyRecord(map, item.rec);
+    const revs = new Map<string, number>();
+    for (const [k, v] of map) revs.set(k, v.entity_rev);
+    this.revs = revs;
+    return revs;
+  }
+
+  protected async openFile(): Promise<SeamFile> {
+    const seg = this.active.segment!;
+    if (this.file !== undefined && this.fileName === seg.name) return this.file;
+    await this.closeFile();
+    this.file = await this.fs.open(seg.path, "a");
+    this.fileName = seg.name;
+    return this.file;
+  }
+
+  protected async closeFile(): Promise<void> {
+    const f = this.file;
+    this.file = undefined;
+    this.fileName = undefined;
+    if (f !== undefined) await f.close().catch(() => undefined);
+  }
+
+  protected async timedDatasync(file: SeamFile): Promise<void> {
+    const t0 = performance.now();
+    await file.datasync(); // commit point of every record written before it
+    const ms = performance.now() - t0;
+    this.fsyncLatencies.push(ms);
+    if (this.fsyncLatencies.length > 4096) this.fsyncLatencies.splice(0, 2048);
+    if (ms >= (this.opts.slowFsyncMs ?? 1000)) {
+      this.slowFsyncs++;
+      process.emitWarning(`journal fdatasync took ${ms.toFixed(0)} ms`, { code: "SNAP_JOURNAL_SLOW_FSYNC" });
+    }
+  }
+
+  /** Creates the first segment, or the next one after a seal. */
+  protected async createSegment(lock: StoreLock, firstSeq: number, prevLastSeq: number, prevChain: string): Promise<void> {
+    this.storeId ??= randomUUID();
+    const name = segmentName(firstSeq);
+    const path = join(this.paths.segments, name);
+    const { bytes } = frameRecord(
+      headerRecord({ store_id: this.storeId, segment: name, first_seq: firstSeq, prev_last_seq: prevLastSeq, prev_chain: prevChain, created_at: TS(), writer: this.writer, lg: lock.generation }),
+    );
+    lock.assertHeld();
+    // Commit point: the link(2) inside publishFile; the header is fsynced and so is the directory.
+    const result = await publishFile(path, bytes, { fs: this.fs, mode: "no-clobber", durability: "always" });
+    if (result === "exists") {
+      throw new SnapError("internal", `segment ${name} already exists although the tail said it should be created`, { data: { segment: name } });
+    }
+    await this.closeFile();
+    this.active = {
+      segment: { name, firstSeq, path },
+      size: bytes.length,
+      okEnd: bytes.length,
+      lastSeq: prevLastSeq,
+      maxLg: Math.max(this.active.maxLg, lock.generation),
+      sealed: false,
+      sealChain: undefined,
+      fragment: undefined,
+      dirty: false,
+    };
+  }
+
+  /** Seals the active segment (seal record + fdatasync), writes its sparse index, starts the next one. */
+  protected async roll(lock: StoreLock): Promise<void> {
+    const seg = this.active.segment!;
+    const buf = await readWhole(this.fs, seg.path);
+    const scan = scanSegment(seg.name, buf);
+    const lastSeq = scan.lastSeq ?? seg.firstSeq - 1;
+    const { bytes } = frameRecord(
+      sealRecord({ segment: seg.name, first_seq: seg.firstSeq, last_seq: lastSeq, count: scan.count, bytes: buf.length, chain: scan.chain, sealed_at: TS(), writer: this.writer, lg: lock.generation }),
+    );
+    const file = await this.openFile();
+    lock.assertHeld();
+    await file.write(bytes);
+    await this.timedDatasync(file); // commit point of the seal
+    this.durableSeq = Math.max(this.durableSeq, lastSeq);
+    // The sparse index is a rebuildable cache: no fsync needed.
+    await publishFile(join(this.paths.segments, indexName(seg.name)), encodeIndex({ segment: seg.name, first_seq: seg.firstSeq, last_seq: lastSeq, entries: scan.index }), {
+      fs: this.fs,
+      mode: "replace",
+      durability: "never",
+    });
+    await this.createSegment(lock, lastSeq + 1, lastSeq, scan.chain);
+    await this.writeMeta(lock);
+  }
+
+  /** Writes meta.json (atomic, durable). Callers hold the lock. */
+  protected async writeMeta(lock: StoreLock): Promise<void> {
+    if (this.active.segment === undefined || this.storeId === undefined) return;
+    lock.assertHeld();
+    const fields = {
+      store_id: this.storeId,
+      next_seq: this.active.lastSeq + 1,
+      durable_seq: Math.min(this.durableSeq, this.active.lastSeq),
+      active_segment: this.active.segment.name,
+      tail_offset: this.active.okEnd,
+      max_lg: Math.max(this.active.maxLg, lock.generation),
+      updated_at: TS(),
+    };
+    await publishFile(this.paths.meta, encodeMeta(fields), { fs: this.fs, mode: "replace", durability: "always" });
+    this.meta = { type: "journal_meta", schema_version: 1, ...fields };
+    this.metaBehind = false;
+  }
+
+  /** One group-commit round under the lock. */
+  protected async writeRound(lock: StoreLock, batch: QueueItem[]): Promise<void> {
+    const lg = lock.generation;
+    const ts = TS();
+    try {
+      if (this.active.segment === undefined) await this.createSegment(lock, 1, 0, ZERO_CHAIN);
+      else if (this.active.sealed) await this.createSegment(lock, this.active.lastSeq + 1, this.active.lastSeq, this.active.sealChain ?? ZERO_CHAIN);
+      const revs = await this.ensureRevs();
+      let seq = this.active.lastSeq;
+      // Journal-meta records first: adjudication of a tail fragment, seq repair, recovery notes.
+      const pre: { bytes: Buffer }[] = [];
+      const frag = this.active.fragment;
+      if (frag !== undefined) {
+        pre.push(
+          frameRecord(
+            noteRecord({
+              seq: ++seq,
+              ts,
+              writer: this.writer,
+              lg,
+              kind: "torn_tail_adjudicated",
+              segment: this.active.segment!.name,
+              byte_start: frag.start,
+              byte_end: frag.end,
+              sha256: frag.sha256,
+              class: frag.class,
+              detail: `${frag.end - frag.start} bytes after the last complete record (${frag.class}); left in place, never acknowledged`,
+            }),
+          ),
+        );
+      }
+      if (this.metaBehind) {
+        const meta = await this.readMeta();
+        if (typeof meta === "object" && meta.next_seq <= this.active.lastSeq) {
+          pre.push(frameRecord(seqRepairRecord({ seq: ++seq, ts, writer: this.writer, lg, meta_next_seq: meta.next_seq, tail_seq: this.active.lastSeq })));
+        }
+      }
+      for (const n of this.pendingNotes) {
+        pre.push(frameRecord(noteRecord({ seq: ++seq, ts, writer: this.writer, lg, kind: n.kind as "salvage", ...n })));
+      }
+      // The callers' records.
+      const framed: { bytes: Buffer; seq: number; key: string; rev: number }[] = [];
+      const seqsPerItem: number[][] = [];
+      const localRevs = new Map<string, number>();
+      for (const item of batch) {
+        const seqs: number[] = [];
+        for (const r of item.records) {
+          const key = entityKey(r.item_type, r.item_id);
+          const rev = (localRevs.get(key) ?? revs.get(key) ?? 0) + 1;
+          localRevs.set(key, rev);
+          const s = ++seq;
+          const { bytes } = frameRecord(eventRecord({ seq: s, ts, writer: this.writer, lg, action: r.action, item_type: r.item_type, item_id: r.item_id, entity_rev: rev, payload: r.payload, payload_ref: r.payload_ref }));
+          framed.push({ bytes, seq: s, key, rev });
+          seqs.push(s);
+        }
+        seqsPerItem.push(seqs);
+      }
+      const all = [...pre.map((p) => p.bytes), ...framed.map((f) => f.bytes)];
+      // Write in chunks that fit the segment; roll between chunks.
+      let k = 0;
+      let lastSeqWritten = this.active.lastSeq;
+      const seqOf = (idx: number) => this.active.lastSeq + idx + 1;
+      const base = this.active.lastSeq;
+      while (k < all.length) {
+        const hasRecords = this.active.lastSeq >= this.active.segment!.firstSeq;
+        if (hasRecords && this.active.size + all[k]!.length > this.segmentBytes && this.active.fragment === undefined) {
+          await this.roll(lock);
+        }
+        let end = k;
+        let chunk = 0;
+        while (end < all.length && (end === k || this.active.size + chunk + all[end]!.length <= this.segmentBytes)) {
+          chunk += all[end]!.length;
+          end++;
+        }
+        const buf = end - k === 1 ? all[k]! : Buffer.concat(all.slice(k, end), chunk);
+        const file = await this.openFile();
+        lock.assertHeld(); // fencing: shrink the window of a stolen lock to this one write
+        this.active.dirty = true;
+        await file.write(buf); // one write of whole framed records (O_APPEND)
+        lastSeqWritten = base + end;
+        this.active.size += buf.length;
+        this.active.okEnd = this.active.size;
+        this.active.lastSeq = lastSeqWritten;
+        this.active.maxLg = Math.max(this.active.maxLg, lg);
+        this.active.fragment = undefined;
+        this.active.dirty = false;
+        this.writtenSeq = Math.max(this.writtenSeq, lastSeqWritten);
+        k = end;
+        void seqOf;
+      }
+      this.pendingNotes = [];
+      if (pre.length > 0 && this.metaBehind) this.metaBehind = false;
+      for (const f of framed) revs.set(f.key, f.rev);
+      if (batch.some((b) => b.durability !== "none")) {
+        await this.timedDatasync(await this.openFile());
+        this.durableSeq = Math.max(this.durableSeq, lastSeqWritten);
+      }
+      if (this.meta === undefined || pre.length > 0) await this.writeMeta(lock);
+      batch.forEach((item, idx) => item.resolve(seqsPerItem[idx]!));
+    } catch (err) {
+      this.active.dirty = true;
+      throw err;
+    }
+  }
+
+  // ---- withLock / close -------------------------------------------------------------------------
+
+  async withLock<T>(fn: (ctx: WithLockContext) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const release = await this.hold.acquire();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const core = this;
+    try {
+      return await this.withHeldLock(async (lock) => {
+        this.heldLock = lock;
+        try {
+          const run = async (records: AppendInput[], options: AppendOptions = {}) => {
+            const prepared = records.map((r) => this.prepare(r));
+            return new Promise<number[]>((resolve, reject) => {
+              this.writeRound(lock, [{ records: prepared, durability: options.durability ?? this.defaultDurability, resolve, reject }]).catch(reject);
+            });
+          };
+          const ctx: WithLockContext = {
+            lockGeneration: lock.generation,
+            get lastSeq() {
+              return core.active.lastSeq;
+            },
+            append: async (record, options) => ({ seq: (await run([record], options))[0]! }),
+            appendMany: async (records, options) => ({ seqs: await run(records, options) }),
+            entityRev: async (t, id) => (await this.ensureRevs()).get(entityKey(t, id)) ?? 0,
+          };
+          return await fn(ctx);
+        } finally {
+          this.heldLock = undefined;
+        }
+      });
+    } finally {
+      release();
+    }
+  }
+
+  protected assertOpen(): void {
+    if (this.closed) throw new SnapError("closed", "the journal was closed");
+  }
+
+  /** Flushes, writes meta.json and releases everything. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.flushing !== undefined) await this.flushing;
+    this.closed = true;
+    const release = await this.hold.acquire();
+    try {
+      if (this.active.segment !== undefined) {
+        try {
+          const finish = async (lock: StoreLock) => {
+            await this.syncTail(lock);
+            if (this.active.segment !== undefined && !this.active.sealed) {
+              const f = await this.openFile();
+              await this.timedDatasync(f);
+            }
+            this.durableSeq = Math.max(this.durableSeq, this.active.lastSeq);
+            await this.writeMeta(lock);
+          };
+          if (this.openLock !== undefined) await finish(this.openLock);
+          else {
+            const lock = await acquireLock(this.lockPath, { fs: this.fs, timeoutMs: 2000, staleMs: this.opts.lockStaleMs ?? 10_000 });
+            try {
+              await finish(lock);
+            } finally {
+              await lock.release();
+            }
+          }
+        } catch (err) {
+          // meta.json is a cache: failing to refresh it is not an error of close().
+          if (!(err instanceof SnapError) || (err.code !== "lock_timeout" && err.code !== "journal_stale_writer")) throw err;
+        }
+      }
+    } finally {
+      await this.closeFile();
+      if (this.openLock !== undefined) {
+        await this.openLock.release().catch(() => undefined);
+        this.openLock = undefined;
+      }
+      release();
+    }
+  }
+
+  /** A journal_note appended before the next record (recovery modes). */
+  queueNote(fields: Record<string, unknown>): void {
+    this.pendingNotes.push(fields);
+  }
+
+  get lastSeq(): number {
+    return this.active.lastSeq;
+  }
+}

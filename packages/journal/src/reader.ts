@@ -1,0 +1,176 @@
+/**
+ * Reading records in seq order across segments: seek by segment name (binary search) and the
+ * sparse index of sealed segments, then decode. Cursors are seqs; `hint` is a position
+ * (segment + offset) a follower remembers to avoid re-reading, never trusted past a listing.
+ */
+import { SnapError } from "@snap/schema";
+import type { FsSeam } from "@snap/fs";
+import { join } from "node:path";
+import { splitFrames, type DecodedRecord } from "./decode.js";
+import { indexName, nextChain } from "./format.js";
+import { listSegments, readRange, type JournalPaths, type SegmentEntry } from "./files.js";
+
+export type RecoveryMode = "tolerate-tail" | "absolute" | "point-in-time" | "salvage";
+
+export interface ReadItem {
+  rec: DecodedRecord;
+  segment: string;
+  start: number;
+  end: number;
+  /** Chain value after this record, when the scan started at its segment's beginning. */
+  chain: string | undefined;
+}
+
+export interface ReaderContext {
+  fs: FsSeam;
+  paths: JournalPaths;
+  storeId: () => string | undefined;
+  recovery: RecoveryMode;
+  /** Called for every corrupt range skipped in salvage mode. */
+  onSkip?: (what: { segment: string; start: number; end: number; reason: string }) => void;
+}
+
+export interface ScanRequest {
+  fromSeq: number;
+  toSeq?: number;
+  hint?: { segment: string; offset: number };
+  /** Also read archive/segments (verify, doctor). */
+  includeArchive?: boolean;
+  /** Start at the beginning of the segment holding fromSeq (to compute chain values). */
+  fromSegmentStart?: boolean;
+  /** Called when a segment has been read to its end (follow keeps its position). */
+  onPosition?: (segment: string, offset: number) => void;
+}
+
+export async function segmentsFor(ctx: ReaderContext, includeArchive: boolean): Promise<SegmentEntry[]> {
+  const live = await listSegments(ctx.fs, ctx.paths.segments);
+  if (!includeArchive) return live;
+  const archived = await listSegments(ctx.fs, ctx.paths.archiveSegments);
+  const liveNames = new Set(live.map((s) => s.name));
+  return [...archived.filter((s) => !liveNames.has(s.name)), ...live].sort((a, b) => a.firstSeq - b.firstSeq);
+}
+
+/** Byte offset in a sealed segment at or before the record with `seq` (sparse index), or 0. */
+export async function indexOffset(ctx: ReaderContext, seg: SegmentEntry, seq: number): Promise<number> {
+  let entries: [number, number][];
+  try {
+    const dir = seg.path.slice(0, seg.path.length - seg.name.length);
+    const raw = JSON.parse((await readRange(ctx.fs, join(dir, indexName(seg.name)), 0)).toString("utf8")) as {
+      type?: unknown;
+      entries?: unknown;
+    };
+    if (raw.type !== "journal_index" || !Array.isArray(raw.entries)) return 0;
+    entries = raw.entries as [number, number][];
+  } catch {
+    return 0; // no index (active segment) or unreadable: scan from the start
+  }
+  let lo = 0;
+  let hi = entries.length - 1;
+  let best = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const e = entries[mid]!;
+    if (e[0] <= seq) {
+      best = e[1];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return best;
+}
+
+function corrupt(ctx: ReaderContext, segment: string, start: number, end: number, reason: string): "skip" | "stop" {
+  if (ctx.recovery === "salvage") {
+    ctx.onSkip?.({ segment, start, end, reason });
+    return "skip";
+  }
+  if (ctx.recovery === "point-in-time") return "stop";
+  throw new SnapError("journal_corrupt", `journal segment ${segment} bytes ${start}-${end}: ${reason}`, {
+    data: { segment, byte_start: start, byte_end: end, reason },
+    hint: "run doctor() to classify the damage; open with recovery 'salvage' to skip it or 'point-in-time' to cut the log there",
+  });
+}
+
+/** Seq-bearing records (events, notes, seq repairs) with seq in [fromSeq, toSeq], in file order. */
+export async function* scanRecords(ctx: ReaderContext, req: ScanRequest): AsyncGenerator<ReadItem> {
+  const segs = await segmentsFor(ctx, req.includeArchive ?? false);
+  if (segs.length === 0) return;
+  const toSeq = req.toSeq ?? Number.POSITIVE_INFINITY;
+  let i = -1;
+  let offset = 0;
+  if (req.hint !== undefined) {
+    i = segs.findIndex((s) => s.name === req.hint!.segment);
+    if (i >= 0) offset = req.hint.offset;
+  }
+  if (i < 0) {
+    // Largest segment whose first seq <= fromSeq.
+    let lo = 0;
+    let hi = segs.length - 1;
+    i = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (segs[mid]!.firstSeq <= req.fromSeq) {
+        i = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    offset = req.fromSegmentStart || i === segs.length - 1 ? 0 : await indexOffset(ctx, segs[i]!, req.fromSeq);
+  }
+  let prevLast: number | undefined;
+  for (; i < segs.length; i++) {
+    const seg = segs[i]!;
+    const isLast = i === segs.length - 1;
+    const buf = await readRange(ctx.fs, seg.path, offset);
+    const frames = splitFrames(buf, offset, true);
+    let chain: string | undefined = offset === 0 ? undefined : undefined;
+    let pending: { start: number; end: number; reason: string }[] = [];
+    let lastEnd = offset;
+    for (const fr of frames) {
+      if (fr.kind === "invalid") {
+        pending.push(fr);
+        continue;
+      }
+      if (fr.kind === "fragment") {
+        if (!isLast) {
+          if (corrupt(ctx, seg.name, fr.start, fr.end, "bytes after the last record of a segment that is not the newest") === "stop") return;
+        }
+        // The newest segment's tail fragment: a write in progress or crash residue. Stop here.
+        break;
+      }
+      const rec = fr.record;
+      if (pending.length > 0) {
+        const adj = rec.type === "journal_note" && rec.kind === "torn_tail_adjudicated";
+        for (const p of pending) {
+          if (adj && p.start >= (rec.byte_start as number) && p.end <= (rec.byte_end as number)) continue;
+          if (corrupt(ctx, seg.name, p.start, p.end, p.reason) === "stop") return;
+        }
+        pending = [];
+      }
+      lastEnd = fr.end;
+      if (rec.type === "journal_header") {
+        const storeId = ctx.storeId();
+        if (storeId !== undefined && rec.store_id !== storeId && ctx.recovery !== "salvage") {
+          throw new SnapError("journal_foreign_segment", `segment ${seg.name} belongs to store ${String(rec.store_id)}, not ${storeId}`, {
+            data: { segment: seg.name, found: rec.store_id, expected: storeId },
+            hint: "move the segment out of segments/; it was copied from another store",
+          });
+        }
+        if (prevLast !== undefined && rec.first_seq !== prevLast + 1 && ctx.recovery !== "salvage") {
+          throw new SnapError("journal_segment_missing", `records ${prevLast + 1}..${Number(rec.first_seq) - 1} are missing before segment ${seg.name}`, {
+            data: { segment: seg.name, expected_first_seq: prevLast + 1, found_first_seq: rec.first_seq },
+            hint: "restore the missing segment from a backup, or open with recovery 'point-in-time' or 'salvage'",
+          });
+        }
+        chain = String(rec.prev_chain);
+        continue;
+      }
+      if (typeof rec.seq !== "number") continue; // seal
+      if (chain !== undefined) chain = nextChain(chain, rec.crc);
+      prevLast = rec.seq;
+      if (rec.seq < req.fromSeq) continue;
+      if (rec.seq > toSeq) return;
+      yield { rec, segment: seg.name, start: fr.start, end: fr.end, chain };
+    }
+    req.onPosition?.(seg.name, lastEnd);
+    offset = 0;
+  }
+}
