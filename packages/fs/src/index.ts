@@ -22,3 +22,11 @@ export {
   type AcquireLockOptions,
 } from "./lock.js";
 export { selfIdentity, isDeadOnThisHost, type ProcessIdentity } from "./process-identity.js";
+export {
+  createFaultFs,
+  type FaultFs,
+  type FaultFsOptions,
+  type FaultCounts,
+  type FaultOp,
+  type FaultOpKind,
+} from "./fault.js";

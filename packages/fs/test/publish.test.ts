@@ -1,0 +1,125 @@
+import { readFile, readdir, stat, writeFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type FsSeam, FsyncBatch, isTmpName, nodeFs, publishFile, publishTmpFile, tmpNameIn, appendDurable } from "../src/index.js";
+import { tempDir } from "./helpers.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir("snap-publish-"));
+});
+afterEach(async () => {
+  await cleanup();
+});
+
+describe("publishFile", () => {
+  it("no-clobber creates a new file, then returns 'exists' and never overwrites it", async () => {
+    const p = join(dir, "obj");
+    expect(await publishFile(p, Buffer.from("first"))).toBe("created");
+    expect(await publishFile(p, Buffer.from("second"))).toBe("exists");
+    expect(await readFile(p, "utf8")).toBe("first");
+    expect(await readdir(dir)).toEqual(["obj"]); // tmp removed in both cases
+  });
+
+  it("replace returns 'created' then 'replaced' and swaps the content", async () => {
+    const p = join(dir, "ref");
+    expect(await publishFile(p, Buffer.from("a"), { mode: "replace" })).toBe("created");
+    expect(await publishFile(p, Buffer.from("b"), { mode: "replace" })).toBe("replaced");
+    expect(await readFile(p, "utf8")).toBe("b");
+    expect(await readdir(dir)).toEqual(["ref"]);
+  });
+
+  it("replace is atomic: a concurrent reader only ever sees one whole version", async () => {
+    const p = join(dir, "ref");
+    const version = (i: number) => Buffer.alloc(64 * 1024 + i, String.fromCharCode(97 + (i % 26)));
+    await publishFile(p, version(0), { mode: "replace", durability: "never" });
+    let done = false;
+    let reads = 0;
+    const reader = (async () => {
+      while (!done) {
+        const got = await readFile(p);
+        const i = got.length - 64 * 1024;
+        expect(got.equals(version(i))).toBe(true);
+        reads++;
+      }
+    })();
+    for (let i = 1; i < 150; i++) await publishFile(p, version(i), { mode: "replace", durability: "never" });
+    done = true;
+    await reader;
+    expect(reads).toBeGreaterThan(0);
+  });
+
+  it("fileMode is applied to the new file", async () => {
+    const p = join(dir, "ro");
+    await publishFile(p, Buffer.from("x"), { fileMode: 0o444 });
+    expect((await stat(p)).mode & 0o777).toBe(0o444);
+  });
+
+  it("removes its temporary file when the link/rename fails, and rethrows", async () => {
+    const failing: FsSeam = {
+      ...nodeFs,
+      link: async () => {
+        throw Object.assign(new Error("EIO: injected"), { code: "EIO" });
+      },
+    };
+    await expect(publishFile(join(dir, "x"), Buffer.from("x"), { fs: failing })).rejects.toMatchObject({ code: "EIO" });
+    await mkdir(join(dir, "isdir"));
+    await expect(publishFile(join(dir, "isdir"), Buffer.from("x"), { mode: "replace" })).rejects.toBeTruthy();
+    expect(await readdir(dir)).toEqual(["isdir"]);
+  });
+
+  it("falls back to rename-if-absent where hard links are not supported", async () => {
+    const noLinks: FsSeam = {
+      ...nodeFs,
+      link: async () => {
+        throw Object.assign(new Error("EPERM: no hard links"), { code: "EPERM" });
+      },
+    };
+    expect(await publishFile(join(dir, "a"), Buffer.from("1"), { fs: noLinks })).toBe("created");
+    expect(await publishFile(join(dir, "a"), Buffer.from("2"), { fs: noLinks })).toBe("exists");
+    expect(await readFile(join(dir, "a"), "utf8")).toBe("1");
+    expect(await readdir(dir)).toEqual(["a"]);
+  });
+
+  it("durability 'batch' without a batch is an invalid_argument (and leaves no tmp)", async () => {
+    await expect(publishFile(join(dir, "a"), Buffer.from("1"), { durability: "batch" })).rejects.toMatchObject({
+      code: "invalid_argument",
+    });
+    expect((await readdir(dir)).filter(isTmpName)).toEqual([]);
+  });
+
+  it("publishTmpFile publishes an already written temporary file", async () => {
+    const tmp = tmpNameIn(dir, "stream");
+    await writeFile(tmp, "streamed");
+    expect(await publishTmpFile(tmp, join(dir, "obj"))).toBe("created");
+    expect(await readdir(dir)).toEqual(["obj"]);
+  });
+
+  it("tmp names are marked as debris and unique", () => {
+    const a = tmpNameIn(dir, "x/y");
+    const b = tmpNameIn(dir, "x/y");
+    expect(a).not.toBe(b);
+    const base = a.slice(dir.length + 1);
+    expect(isTmpName(base)).toBe(true);
+    expect(base).not.toContain("/");
+    expect(isTmpName("objects")).toBe(false);
+  });
+});
+
+describe("FsyncBatch and appendDurable on the real filesystem", () => {
+  it("FsyncBatch.flush reports what it synced and empties the batch", async () => {
+    const batch = new FsyncBatch();
+    for (let i = 0; i < 3; i++) await publishFile(join(dir, `f${i}`), Buffer.from("x"), { durability: "batch", batch });
+    expect(await batch.flush()).toEqual({ files: 3, dirs: 1 });
+    expect(await batch.flush()).toEqual({ files: 0, dirs: 0 });
+  });
+
+  it("appendDurable writes each record whole, in order", async () => {
+    const f = await nodeFs.open(join(dir, "log"), "a");
+    await appendDurable(f, Buffer.from("one\n"));
+    await appendDurable(f, Buffer.from("two\n"), { sync: "none" });
+    await f.close();
+    expect(await readFile(join(dir, "log"), "utf8")).toBe("one\ntwo\n");
+  });
+});
