@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import { isSnapError } from "@snap/schema";
+import { assertLabel, diffTrees, EMPTY_TREE_OID, lookupLabel, readTree, updateTree, walkTree, writeTree } from "../src/index.js";
+import { counting, memoryStore } from "./helpers.js";
+
+const A = (n: number) => n.toString(16).padStart(64, "0");
+
+describe("labels", () => {
+  it.each([
+    ["../etc/passwd", "'..' segment"],
+    ["a/../../b", "'..' segment"],
+    ["/etc/passwd", "absolute path"],
+    ["a\u0000b", "contains NUL"],
+    ["a\\b", "contains a backslash"],
+    ["a//b", "empty segment"],
+    ["a/", "empty segment"],
+    ["./a", "'.' segment"],
+    ["", "empty"],
+    ["C:/x", "drive-letter path"],
+  ])("refuses %j with label_invalid (%s)", (label, reason) => {
+    let err: unknown;
+    try {
+      assertLabel(label);
+    } catch (e) {
+      err = e;
+    }
+    expect(isSnapError(err, "label_invalid")).toBe(true);
+    expect((err as Error).message).toContain(reason);
+  });
+
+  it("accepts nested relative paths, dots inside names and unicode", () => {
+    for (const l of ["a", "docs/index.html", ".well-known/x", "a..b/c", "ünï/😀.txt"]) assertLabel(l);
+  });
+});
+
+describe("trees", () => {
+  it("builds sorted trees, reads labels back and walks every artifact", async () => {
+    const store = await memoryStore();
+    const labels = new Map([
+      ["b/x", A(1)],
+      ["a", A(2)],
+      ["b/c/d", A(3)],
+      ["B", A(4)],
+    ]);
+    const { root } = await writeTree(store, labels);
+    const top = await readTree(store, root);
+    expect(top.entries.map((e) => e.name)).toEqual(["B", "a", "b"]);
+    expect(await lookupLabel(store, root, "b/c/d")).toMatchObject({ kind: "artifact", oid: A(3) });
+    expect(await lookupLabel(store, root, "b/c")).toMatchObject({ kind: "tree" });
+    expect(await lookupLabel(store, root, "b/zz")).toBeUndefined();
+    const walked = new Map<string, string>();
+    for await (const [l, o] of walkTree(store, root)) walked.set(l, o);
+    expect(walked).toEqual(labels);
+  });
+
+  it("the same labels give the same root oid whatever the insertion order; empty map gives the empty tree", async () => {
+    const store = await memoryStore();
+    const r1 = await writeTree(store, [["x/y", A(1)], ["a", A(2)]]);
+    const r2 = await writeTree(store, [["a", A(2)], ["x/y", A(1)]]);
+    expect(r1.root).toBe(r2.root);
+    expect(r2.written).toEqual([]);
+    expect((await writeTree(store, [])).root).toBe(EMPTY_TREE_OID);
+  });
+
+  it("an artifact and a directory of the same name conflict: label_invalid", async () => {
+    const store = await memoryStore();
+    await expect(writeTree(store, [["a", A(1)], ["a/b", A(2)]])).rejects.toMatchObject({ code: "label_invalid" });
+    await expect(writeTree(store, [["a/b", A(1)], ["a", A(2)]])).rejects.toMatchObject({ code: "label_invalid" });
+  });
+
+  it("removing the last artifact of a directory prunes the directory", async () => {
+    const store = await memoryStore();
+    const { root } = await writeTree(store, [["d/only", A(1)], ["k", A(2)]]);
+    const next = await updateTree(store, root, [["d/only", null]]);
+    expect((await readTree(store, next.root)).entries.map((e) => e.name)).toEqual(["k"]);
+    const same = await writeTree(store, [["k", A(2)]]);
+    expect(same.root).toBe(next.root);
+  });
+
+  it("re-committing a 100k-artifact snapshot with 10 changes writes O(10 x depth) new objects; diff touches O(changes) objects", async () => {
+    const store = await memoryStore();
+    const labels = new Map<string, string>();
+    // 100 000 labels, depth 3: 40 x 50 x 50
+    let n = 0;
+    for (let i = 0; i < 40; i++) for (let j = 0; j < 50; j++) for (let k = 0; k < 50; k++) labels.set(`s${i}/d${j}/f${k}.txt`, A(++n));
+    expect(labels.size).toBe(100_000);
+    const c = counting(store);
+    const first = await writeTree(c, labels);
+    expect(first.written.length).toBe(1 + 40 + 40 * 50);
+    const depth = 3;
+    // full re-build from the whole map with 10 changes
+    const changed = new Map(labels);
+    const picks = ["s0/d0/f0.txt", "s3/d7/f9.txt", "s3/d7/f10.txt", "s9/d1/f1.txt", "s10/d10/f10.txt", "s20/d20/f20.txt", "s30/d3/f3.txt", "s39/d49/f49.txt"];
+    for (const p of picks) changed.set(p, A(999_000 + picks.indexOf(p)));
+    changed.set("s5/new/file.txt", A(888_001)); // added
+    changed.delete("s6/d6/f6.txt"); // removed
+    c.reset();
+    const second = await writeTree(c, changed);
+    expect(c.created).toBeLessThanOrEqual(10 * (depth + 1));
+    expect(c.created).toBe(second.written.length);
+    expect(c.reads).toBe(0);
+    // the same through the incremental path (reads O(changes x depth) base trees)
+    c.reset();
+    const edits: [string, string | null][] = [...picks.map((p) => [p, changed.get(p) as string] as [string, string]), ["s5/new/file.txt", A(888_001)], ["s6/d6/f6.txt", null]];
+    const third = await updateTree(c, first.root, edits);
+    expect(third.root).toBe(second.root);
+    expect(c.reads).toBeLessThanOrEqual(10 * depth);
+    expect(c.created).toBe(0);
+    // diff
+    c.reset();
+    const changes = await diffTrees(c, first.root, second.root);
+    expect(changes).toHaveLength(10);
+    expect(changes.filter((x) => x.status === "added").map((x) => x.label)).toEqual(["s5/new/file.txt"]);
+    expect(changes.filter((x) => x.status === "removed").map((x) => x.label)).toEqual(["s6/d6/f6.txt"]);
+    expect(changes.filter((x) => x.status === "changed")).toHaveLength(8);
+    expect(c.reads).toBeLessThanOrEqual(2 * 10 * depth);
+    c.reset();
+    expect(await diffTrees(c, first.root, first.root)).toEqual([]);
+    expect(c.reads).toBe(0);
+  });
+
+  it("diff reports a file replaced by a directory as removed + added", async () => {
+    const store = await memoryStore();
+    const a = await writeTree(store, [["x", A(1)], ["y", A(2)]]);
+    const b = await writeTree(store, [["x/inner", A(3)], ["y", A(2)]]);
+    const d = await diffTrees(store, a.root, b.root);
+    expect(d).toEqual([
+      { label: "x", status: "removed", before: A(1) },
+      { label: "x/inner", status: "added", after: A(3) },
+    ]);
+  });
+});
