@@ -50,6 +50,7 @@ export const ANCHORS = {
     async measure(ctx) {
       const chunks = ctx.data.largeChunks();
       return ctx.measureRate("sha256", LARGE_STREAM_MIB, {
+        warmup: 1,
         run() {
           const hash = createHash("sha256");
           for (const chunk of chunks) hash.update(chunk);
@@ -65,6 +66,7 @@ export const ANCHORS = {
     async measure(ctx) {
       const chunks = ctx.data.largeChunks();
       return ctx.measureRate("sequential write+fsync", LARGE_STREAM_MIB, {
+        warmup: 1,
         setup: async () => path.join(await ctx.freshDir("seqwrite"), "blob"),
         async run(file) {
           const fh = await fsp.open(file, "w");

@@ -37,8 +37,8 @@ export function createContext({ repeat, tmpRoot, log }) {
     removeDir: (dir) => fsp.rm(dir, { recursive: true, force: true }),
 
     /** Median rate over `ctx.repeat` samples of `work` units; see measure.mjs. */
-    async measureRate(label, work, { setup, run, teardown }) {
-      const { value } = await measureRate({ label, repeat, work, setup, run, teardown, log });
+    async measureRate(label, work, { warmup, setup, run, teardown }) {
+      const { value } = await measureRate({ label, repeat, warmup, work, setup, run, teardown, log });
       return value;
     },
 

@@ -2,7 +2,8 @@
  * Repeated timing. Every figure the bench reports is the MEDIAN of `repeat` samples, each
  * sample timed around `run` only: `setup` and `teardown` (fresh directories, deleting what a
  * sample wrote) are outside the clock. A forced GC (node --expose-gc) precedes each sample so
- * one sample does not pay for the garbage of the previous one.
+ * one sample does not pay for the garbage of the previous one. `warmup` extra samples run first
+ * and are discarded (used for the 1 GiB rows, whose first pass over fresh pages is slow).
  */
 import { performance } from "node:perf_hooks";
 
@@ -20,19 +21,19 @@ const collectGarbage = typeof globalThis.gc === "function" ? () => globalThis.gc
  * MiB), so each sample becomes a rate `work / seconds`; the result is the median rate and the
  * samples. `label` goes to the progress log on stderr.
  */
-export async function measureRate({ label, repeat, work, setup, run, teardown, log }) {
+export async function measureRate({ label, repeat, warmup = 0, work, setup, run, teardown, log }) {
   const samples = [];
-  for (let i = 0; i < repeat; i++) {
+  for (let i = -warmup; i < repeat; i++) {
     const state = setup ? await setup(i) : undefined;
     collectGarbage();
     const t0 = performance.now();
     await run(state, i);
     const seconds = (performance.now() - t0) / 1000;
     if (teardown) await teardown(state, i);
-    samples.push(work / seconds);
+    if (i >= 0) samples.push(work / seconds);
   }
   const value = median(samples);
-  log?.(`  ${label}: median ${formatNumber(value)} (samples ${samples.map(formatNumber).join(", ")})`);
+  log?.(`  ${label}${warmup > 0 ? ` (+${warmup} warm-up)` : ""}: median ${formatNumber(value)} (samples ${samples.map(formatNumber).join(", ")})`);
   return { value, samples };
 }
 

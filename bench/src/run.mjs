@@ -120,6 +120,7 @@ async function main() {
 
   const validation = await validateResults(doc);
   if (!validation.checked) log("note: @snap/schema exports no bench_results schema (yet); results not validated");
+  else if (validation.issues.length === 0) log("results validated against @snap/schema bench_results");
   else if (validation.issues.length > 0) {
     log(`results do not match @snap/schema bench_results:\n  ${validation.issues.join("\n  ")}`);
     process.exitCode = 1;

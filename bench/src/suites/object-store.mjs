@@ -128,6 +128,7 @@ export async function run(ctx) {
   const chunks = ctx.data.largeChunks();
   const expectedSize = LARGE_STREAM.chunks * LARGE_STREAM.chunkSize;
   const large = await ctx.measureRate("snap putStream 1 GiB", LARGE_STREAM_MIB, {
+    warmup: 1,
     async setup() {
       const dir = await ctx.freshDir("snap-large");
       return { dir, store: await openObjectStore({ dir, fsync: "always" }) };
