@@ -1,1 +1,57 @@
-export {};
+export {
+  openRefs,
+  MAX_SYMREF_DEPTH,
+  type Refs,
+  type OpenRefsOptions,
+  type RefUpdate,
+  type RefExpect,
+  type RefSet,
+  type RefEntry,
+  type TransactionOptions,
+  type TransactionResult,
+  type RecoverResult,
+} from "./refs.js";
+export {
+  refNameProblem,
+  isValidRefName,
+  assertRefName,
+  findNameConflict,
+  MAX_REF_NAME_BYTES,
+  HEAD,
+} from "./names.js";
+export {
+  APPLIED_FILE,
+  encodeRefFile,
+  decodeRefFile,
+  isRefValue,
+  symbolicTarget,
+  symbolicValue,
+  type RefValue,
+} from "./format.js";
+export {
+  REF_TXN_ACTION,
+  REF_TXN_ITEM_TYPE,
+  REF_TXN_ITEM_ID,
+  readRefTxns,
+  type RefLog,
+  type RefLogHold,
+  type RefLogAppendInput,
+  type CommittedRefTxn,
+} from "./reflog.js";
+export {
+  refTxnDefinition,
+  refTxnSchema,
+  refTxnUpdateSchema,
+  reflogEntryDefinition,
+  reflogEntrySchema,
+  refsVerifyReportDefinition,
+  refsVerifyReportSchema,
+  refsSnapshotDefinition,
+  refsSnapshotSchema,
+  refValueSchema,
+  REFS_DEFINITIONS,
+  type RefTxnPayload,
+  type ReflogEntry,
+  type RefsVerifyReport,
+  type RefsSnapshot,
+} from "./schema.js";
