@@ -327,10 +327,14 @@ export class Journal extends JournalCore {
         durability: "never",
       });
       const rebuilt = parseCheckpoint(await readWhole(this.fs, rebuiltPath));
-      const live = await this.state();
-      const liveAll: EntityMap = new Map(live.entities);
-      const rebuiltLive: EntityMap = new Map([...rebuilt.entities].filter(([, v]) => !v.deleted));
-      if (fromGenesis) diffMaps(rebuiltLive, liveAll, "state()", differences, true);
+      try {
+        const live = await this.state();
+        const liveAll: EntityMap = new Map(live.entities);
+        const rebuiltLive: EntityMap = new Map([...rebuilt.entities].filter(([, v]) => !v.deleted));
+        if (fromGenesis) diffMaps(rebuiltLive, liveAll, "state()", differences, true);
+      } catch (err) {
+        differences.push({ where: "state()", item_type: "", item_id: "", detail: `state() failed: ${err instanceof Error ? err.message : String(err)}` });
+      }
     } finally {
       await this.fs.unlink(rebuiltPath).catch(() => undefined);
       await this.fs.rmdir(tmpDir).catch(() => undefined);

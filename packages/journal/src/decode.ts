@@ -260,8 +260,8 @@ export function scanSegment(segment: string, buf: Uint8Array, opts: ScanOptions 
     if (rec.type === "journal_note" && rec.kind === "torn_tail_adjudicated" && typeof rec.byte_start === "number" && typeof rec.byte_end === "number") {
       const bs = rec.byte_start;
       const be = rec.byte_end;
-      const covered = pending.filter((p) => p.start >= bs && p.end <= be);
-      pending = pending.filter((p) => !(p.start >= bs && p.end <= be));
+      const covered = pending.filter((p) => p.start >= bs && p.end <= be + 1);
+      pending = pending.filter((p) => !(p.start >= bs && p.end <= be + 1));
       scan.adjudicated.push({ segment, byte_start: bs, byte_end: be, class: (rec.class as FragmentClass | undefined) ?? "unknown", seq: rec.seq ?? 0 });
       void covered;
     }

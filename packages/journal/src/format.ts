@@ -20,6 +20,12 @@ export const INDEX_EVERY_BYTES = 4096;
 
 const NL = 0x0a;
 
+/**
+ * Written just before a torn_tail_adjudicated note (same write): it ends the fragment's line
+ * as an invalid one, so a torn record that lacks only its final "\n" never becomes valid.
+ */
+export const ADJUDICATION_MARKER = Buffer.from("!");
+
 export function crcHex(value: number): string {
   return (value >>> 0).toString(16).padStart(8, "0");
 }

@@ -14,6 +14,7 @@ import {
   WARN_RECORD_BYTES,
   DEFAULT_SEGMENT_BYTES,
   ZERO_CHAIN,
+  ADJUDICATION_MARKER,
   encodeIndex,
   encodeMeta,
   eventRecord,
@@ -101,6 +102,10 @@ export interface WithLockContext {
 }
 
 const TS = () => new Date().toISOString();
+
+function withMarker(f: { bytes: Buffer }): { bytes: Buffer } {
+  return { bytes: Buffer.concat([ADJUDICATION_MARKER, f.bytes]) };
+}
 
 export class JournalCore {
   readonly dir: string;
@@ -212,6 +217,11 @@ export class JournalCore {
     if (seg === undefined) {
       this.active = { segment: undefined, size: 0, okEnd: 0, lastSeq: 0, maxLg: 0, sealed: false, sealChain: undefined, fragment: undefined, dirty: false };
       return;
+    }
+    if (this.storeId === undefined && segs.length > 1) {
+      // The journal's identity: its oldest live segment (a foreign newest segment must not define it).
+      const first = await readHeader(this.fs, segs[0]!.path);
+      if (first !== undefined) this.storeId = String(first.store_id);
     }
     const header = await readHeader(this.fs, seg.path);
     if (header === undefined) {
@@ -627,8 +637,10 @@ export class JournalCore {
       const pre: { bytes: Buffer }[] = [];
       const frag = this.active.fragment;
       if (frag !== undefined) {
+        // ADJUDICATION_MARKER first: it ends the fragment's line as an invalid one, so a torn
+        // record missing only its final "\n" can never turn into a valid line.
         pre.push(
-          frameRecord(
+          withMarker(frameRecord(
             noteRecord({
               seq: ++seq,
               ts,
@@ -642,7 +654,7 @@ export class JournalCore {
               class: frag.class,
               detail: `${frag.end - frag.start} bytes after the last complete record (${frag.class}); left in place, never acknowledged`,
             }),
-          ),
+          )),
         );
       }
       if (this.metaBehind) {

@@ -140,7 +140,7 @@ export async function* scanRecords(ctx: ReaderContext, req: ScanRequest): AsyncG
       if (pending.length > 0) {
         const adj = rec.type === "journal_note" && rec.kind === "torn_tail_adjudicated";
         for (const p of pending) {
-          if (adj && p.start >= (rec.byte_start as number) && p.end <= (rec.byte_end as number)) continue;
+          if (adj && p.start >= (rec.byte_start as number) && p.end <= (rec.byte_end as number) + 1) continue;
           if (corrupt(ctx, seg.name, p.start, p.end, p.reason) === "stop") return;
         }
         pending = [];

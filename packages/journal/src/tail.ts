@@ -60,7 +60,7 @@ export function interpretWindow(buf: Buffer, base: number, size: number, prior?:
     const adjudicates =
       rec.type === "journal_note" && rec.kind === "torn_tail_adjudicated" && typeof rec.byte_start === "number" && typeof rec.byte_end === "number";
     for (const p of pending) {
-      if (!(adjudicates && p.start >= (rec.byte_start as number) && p.end <= (rec.byte_end as number))) info.invalidMidWindow.push(p);
+      if (!(adjudicates && p.start >= (rec.byte_start as number) && p.end <= (rec.byte_end as number) + 1)) info.invalidMidWindow.push(p);
     }
     pending = [];
     info.okEnd = fr.end;

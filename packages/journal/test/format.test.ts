@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { classifyFragment, decodeLine, frameRecord, splitFrames, eventRecord, nextChain } from "../src/index.js";
+
+const rec = () =>
+  eventRecord({ seq: 1, ts: "2026-11-22T00:00:00.000Z", writer: "w_1-abc", lg: 1, action: "put", item_type: "t", item_id: "a", entity_rev: 1, payload: { x: "y\nz" } });
+
+describe("framing", () => {
+  it("frames a record as \\n + json + \\n with crc as the last member over the bytes before it", () => {
+    const { bytes, crc } = frameRecord(rec());
+    const s = bytes.toString("utf8");
+    expect(s.startsWith('\n{"type":"journal_event"')).toBe(true);
+    expect(s.endsWith(`"crc":"${crc}"}\n`)).toBe(true);
+    expect(s.slice(1, -1)).not.toContain("\n");
+    const parsed = JSON.parse(s);
+    expect(parsed.payload).toEqual({ x: "y\nz" });
+    const decoded = decodeLine(bytes, 1, bytes.length - 1);
+    expect(typeof decoded).toBe("object");
+  });
+
+  it("a flipped byte anywhere in the line is a crc mismatch, never a record", () => {
+    const { bytes } = frameRecord(rec());
+    for (let i = 1; i < bytes.length - 1; i++) {
+      const b = Buffer.from(bytes);
+      b[i] = b[i]! ^ 0x01;
+      expect(typeof decodeLine(b, 1, b.length - 1)).toBe("string");
+    }
+  });
+
+  it("classifies tails: torn prefix, zero-filled, garbage", () => {
+    const { bytes } = frameRecord(rec());
+    for (let k = 1; k < bytes.length; k++) expect(classifyFragment(bytes.subarray(0, k))).toBe("torn");
+    expect(classifyFragment(Buffer.alloc(4096))).toBe("zero_filled");
+    expect(classifyFragment(Buffer.from("\x8f\x01garbage\nmore"))).toBe("garbage");
+  });
+
+  it("splitFrames reports ok lines, invalid lines and an unterminated fragment", () => {
+    const a = frameRecord(rec()).bytes;
+    const buf = Buffer.concat([a, Buffer.from("\n{not a record}\n"), a, a.subarray(0, 20)]);
+    const kinds = splitFrames(buf).map((f) => f.kind);
+    expect(kinds).toEqual(["ok", "invalid", "ok", "fragment"]);
+  });
+
+  it("the chain is a running crc over record crcs", () => {
+    expect(nextChain("00000000", "1a2b3c4d")).toMatch(/^[0-9a-f]{8}$/);
+    expect(nextChain("00000000", "1a2b3c4d")).not.toBe(nextChain("00000001", "1a2b3c4d"));
+  });
+});
