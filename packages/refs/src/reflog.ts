@@ -32,7 +32,9 @@ export interface RefLogHold {
 /** The part of a journal refs uses: @snap/journal's Journal. */
 export interface RefLog {
   withLock<T>(fn: (hold: RefLogHold) => Promise<T>): Promise<T>;
-  read(options: { fromSeq?: number; toSeq?: number }): AsyncIterable<unknown>;
+  /** Records in seq order; with includeMeta also the journal's own seq-bearing notes, so a
+   * reader can tell archived history (a first seq above fromSeq) from ordinary gaps. */
+  read(options: { fromSeq?: number; toSeq?: number; includeMeta?: boolean }): AsyncIterable<unknown>;
 }
 
 /** A committed ref transaction as read back from the journal. */
@@ -58,14 +60,18 @@ export async function* readRefTxns(
   toSeq?: number,
   onGap?: () => void,
 ): AsyncGenerator<CommittedRefTxn> {
-  const options: { fromSeq: number; toSeq?: number } = { fromSeq: Math.max(1, fromSeq) };
+  const start = Math.max(1, fromSeq);
+  const options: { fromSeq: number; toSeq?: number; includeMeta: boolean } = { fromSeq: start, includeMeta: true };
   if (toSeq !== undefined) options.toSeq = toSeq;
+  let first = true;
   for await (const item of log.read(options)) {
     if (isGap(item)) {
       onGap?.();
       continue;
     }
     const rec = item as { seq?: unknown; ts?: unknown; writer?: unknown; action?: unknown; item_type?: unknown; payload?: unknown };
+    if (first && typeof rec.seq === "number" && rec.seq > start) onGap?.(); // history below was archived
+    first = false;
     if (rec.action !== REF_TXN_ACTION || rec.item_type !== REF_TXN_ITEM_TYPE) continue;
     if (typeof rec.seq !== "number") continue;
     if (toSeq !== undefined && rec.seq > toSeq) break;

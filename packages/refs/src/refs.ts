@@ -507,6 +507,7 @@ class RefStore implements Refs {
     skipEqual = false,
   ): Promise<number> {
     const batch = new FsyncBatch({ fs: this.fs });
+    const changedDirs = new Set<string>();
     let written = 0;
     // Deletions first: a ref deleted in the same transaction may free a directory name.
     const ordered = [...values].sort(([, a], [, b]) => (a === null ? 0 : 1) - (b === null ? 0 : 1));
@@ -521,10 +522,11 @@ class RefStore implements Refs {
         }
         if (current === value) continue;
       }
-      if (value === null) await this.view.deleteValue(name, batch);
+      if (value === null) await this.view.deleteValue(name, changedDirs);
       else await this.view.writeValue(name, value, batch);
       written++;
     }
+    await this.view.addExistingDirs(changedDirs, batch);
     if (batch.pendingFiles + batch.pendingDirs > 0) await batch.flush(); // ref files durable
     await this.view.writeApplied(seq, durableWatermark ? "always" : "never");
     this.appliedSeq = seq;

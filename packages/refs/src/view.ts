@@ -122,8 +122,11 @@ export class RefView {
     await publishFile(path, encodeRefFile(value), { fs: this.fs, mode: "replace", durability: "batch", batch });
   }
 
-  /** Removes ref `name` (no error when it is absent); its directory goes into `batch`. */
-  async deleteValue(name: string, batch: FsyncBatch): Promise<void> {
+  /**
+   * Removes ref `name` (no error when it is absent). The directories whose listing changed go
+   * into `dirs` (the caller adds those that still exist to its batch before flushing).
+   */
+  async deleteValue(name: string, dirs: Set<string>): Promise<void> {
     const path = this.pathOf(name);
     try {
       await this.fs.unlink(path);
@@ -132,8 +135,19 @@ export class RefView {
       if (isCode(err, "EISDIR") || isCode(err, "EPERM")) return; // a directory is not this ref
       throw ioError(err, path);
     }
-    batch.addDir(dirname(path));
-    await this.pruneEmptyParents(name);
+    dirs.add(dirname(path));
+    await this.pruneEmptyParents(name, dirs);
+  }
+
+  /** Adds to `batch` every directory of `dirs` that still exists. */
+  async addExistingDirs(dirs: Set<string>, batch: FsyncBatch): Promise<void> {
+    for (const dir of dirs) {
+      try {
+        if ((await this.fs.lstat(dir)).isDirectory()) batch.addDir(dir);
+      } catch (err) {
+        if (!isCode(err, "ENOENT") && !isCode(err, "ENOTDIR")) throw ioError(err, dir);
+      }
+    }
   }
 
   /** Creates the directories above ref `name`; each new directory's parent goes into `batch`. */
@@ -190,15 +204,17 @@ export class RefView {
   }
 
   /** Removes directories left empty above a deleted ref (best effort; refs/<kind> stays). */
-  private async pruneEmptyParents(name: string): Promise<void> {
+  private async pruneEmptyParents(name: string, dirs: Set<string>): Promise<void> {
     const parents = parentNames(name).reverse();
     for (const parent of parents) {
       if (parent.split("/").length <= 2) return;
+      const path = this.pathOf(parent);
       try {
-        await this.fs.rmdir(this.pathOf(parent));
+        await this.fs.rmdir(path);
       } catch {
         return; // not empty (or raced): stop
       }
+      dirs.add(dirname(path));
     }
   }
 
