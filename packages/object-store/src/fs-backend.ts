@@ -193,7 +193,9 @@ class FsObjectBackend implements ObjectBackend {
     try {
       await this.fs.utimes(path, now, now);
     } catch (err) {
-      throw notFoundOr(err, oid);
+      // An object owned by another user cannot have its times set (EPERM): it is intact,
+      // only its GC grace period is not extended. Like git, carry on.
+      if (!isCode(err, "EPERM") && !isCode(err, "EACCES")) throw notFoundOr(err, oid);
     }
     // The existing object may have been written by a writer that did not fsync: make it
     // as durable as this write promises.

@@ -10,6 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertBuilt } from "./built.js";
 import { openObjectStore } from "../src/index.js";
 import { collect, sha256 } from "./contract.js";
 import { debrisUnder } from "./fs-debris.js";
@@ -20,6 +21,7 @@ const fixture = join(import.meta.dirname, "fixtures", "crash-writer.mjs");
 
 let root: string;
 beforeAll(async () => {
+  assertBuilt();
   root = await mkdtemp(join(tmpdir(), "snap-os-crash-"));
 });
 afterAll(async () => {

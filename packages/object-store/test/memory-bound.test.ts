@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { assertBuilt } from "./built.js";
 import { objectPath } from "../src/index.js";
 
 const run = promisify(execFile);
@@ -28,6 +29,7 @@ interface RssReport {
 
 let root: string;
 beforeEach(async () => {
+  assertBuilt();
   root = await mkdtemp(join(tmpdir(), "snap-os-rss-"));
 });
 afterEach(async () => {
