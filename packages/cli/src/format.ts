@@ -62,7 +62,7 @@ export function formatTable(rows: readonly (readonly string[])[], options: { hea
       if (c === row.length - 1 && options.align?.[c] !== "right") return cell;
       return options.align?.[c] === "right" ? pad + cell : cell + pad;
     });
-    const line = cells.join("  ");
+    const line = cells.join("  ").trimEnd();
     return i === 0 && options.header !== undefined && options.colors !== undefined ? options.colors.bold(line) : line;
   });
   return `${lines.join("\n")}\n`;

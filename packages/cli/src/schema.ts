@@ -19,6 +19,13 @@ import {
   timestampSchema,
   type RecordDefinition,
 } from "@snap/schema";
+import {
+  doctorReportDefinition as journalDoctorReportDefinition,
+  statsReportDefinition as journalStatsReportDefinition,
+  verifyReportDefinition as journalVerifyReportDefinition,
+} from "@snap/journal";
+
+export { journalDoctorReportDefinition, journalVerifyReportDefinition, journalStatsReportDefinition };
 
 const O1 = "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb";
 const O2 = "3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d";
@@ -39,18 +46,41 @@ export const cliVersionDefinition = defineRecord({
 
 // ---------------------------------------------------------------- journal
 
-/** One journal record as `snap journal read/follow/dump` print it. */
-export const journalRecordSchema = z.object({
-  seq: count,
-  ts: z.string(),
-  action: z.string(),
-  item_type: z.string(),
-  item_id: z.string(),
-  entity_rev: count.optional(),
-  payload: jsonValueSchema.optional(),
-  writer: z.string().optional(),
-  lg: count.optional(),
-});
+/**
+ * One journal record as `snap journal read/follow` print it: the journal_event envelope
+ * (or, with --meta, a journal_note / seq_repair record), as stored.
+ */
+export const journalRecordSchema = z
+  .object({
+    type: z.string().min(1),
+    schema_version: z.int().min(1),
+    seq: count,
+    ts: z.string().optional(),
+    action: z.string().optional(),
+    item_type: z.string().optional(),
+    item_id: z.string().optional(),
+    entity_rev: count.optional(),
+    payload: jsonValueSchema.optional(),
+    writer: z.string().optional(),
+    lg: count.optional(),
+    crc: z.string().optional(),
+  })
+  .loose();
+
+const EVENT_EXAMPLE = {
+  type: "journal_event",
+  schema_version: 1,
+  seq: 1,
+  ts: T1,
+  writer: "w_4242-3f9a1c0d2e4b",
+  lg: 1,
+  action: "put",
+  item_type: "note",
+  item_id: "n1",
+  entity_rev: 1,
+  payload: { text: "hi" },
+  crc: "1a2b3c4d",
+};
 
 export const journalAppendResultDefinition = defineRecord({
   name: "journal_append_result",
@@ -76,41 +106,43 @@ export const journalRecordsDefinition = defineRecord({
     ...recordHeader("journal_records", 1),
     journal: z.string().min(1),
     from_seq: count,
+    /** The seq to read from next time (last record's seq + 1). */
     next_seq: count,
     records: z.array(journalRecordSchema),
   }),
-  example: {
-    type: "journal_records",
-    schema_version: 1,
-    journal: "/work/site/.snap/journal",
-    from_seq: 1,
-    next_seq: 2,
-    records: [{ seq: 1, ts: T1, action: "put", item_type: "note", item_id: "n1", entity_rev: 1, payload: { text: "hi" } }],
-  },
+  example: { type: "journal_records", schema_version: 1, journal: "/work/site/.snap/journal", from_seq: 1, next_seq: 2, records: [EVENT_EXAMPLE] },
 });
 
 export const journalFollowEventDefinition = defineRecord({
   name: "journal_follow_event",
   version: 1,
-  description: "snap journal follow --json: one line per record (NDJSON stream), or a gap when history below the cursor was archived.",
+  description: "snap journal follow --json: one line per record (an NDJSON stream), or a gap when history below the cursor was archived.",
   schema: z.object({
     ...recordHeader("journal_follow_event", 1),
     record: journalRecordSchema.optional(),
-    gap: z.object({ oldest_seq: count }).optional(),
+    gap: z.object({ from_seq: count, oldest_seq: count }).optional(),
   }),
-  example: { type: "journal_follow_event", schema_version: 1, record: { seq: 7, ts: T1, action: "put", item_type: "note", item_id: "n1" } },
+  example: { type: "journal_follow_event", schema_version: 1, record: EVENT_EXAMPLE },
 });
 
 export const journalStateDefinition = defineRecord({
   name: "journal_state",
   version: 1,
-  description: "snap journal state --json: the live entities the journal materializes (latest revision of each item).",
+  description: "snap journal state --json: the live entities the journal materializes (newest checkpoint plus the records after it).",
   schema: z.object({
     ...recordHeader("journal_state", 1),
     journal: z.string().min(1),
     head_seq: count,
+    checkpoint_seq: count,
     entities: z.array(
-      z.object({ item_type: z.string(), item_id: z.string(), entity_rev: count, seq: count, payload: jsonValueSchema.optional() }),
+      z.object({
+        item_type: z.string(),
+        item_id: z.string(),
+        entity_rev: count,
+        seq: count,
+        payload: jsonValueSchema.optional(),
+        payload_ref: z.object({ sha256: z.string(), bytes: count }).optional(),
+      }),
     ),
   }),
   example: {
@@ -118,6 +150,7 @@ export const journalStateDefinition = defineRecord({
     schema_version: 1,
     journal: "/work/site/.snap/journal",
     head_seq: 9,
+    checkpoint_seq: 0,
     entities: [{ item_type: "note", item_id: "n1", entity_rev: 2, seq: 9, payload: { text: "hi" } }],
   },
 });
@@ -125,119 +158,75 @@ export const journalStateDefinition = defineRecord({
 export const journalCheckpointResultDefinition = defineRecord({
   name: "journal_checkpoint_result",
   version: 1,
-  description: "snap journal checkpoint --json: the checkpoint written (head seq, entity count, file).",
+  description: "snap journal checkpoint --json: the checkpoint file, its head seq and entity count, and whether it is new.",
   schema: z.object({
     ...recordHeader("journal_checkpoint_result", 1),
     journal: z.string().min(1),
+    name: z.string().min(1),
     head_seq: count,
     entities: count,
-    file: z.string().min(1),
-    sha256: z.string().optional(),
+    created: z.boolean(),
   }),
-  example: { type: "journal_checkpoint_result", schema_version: 1, journal: "/work/site/.snap/journal", head_seq: 9, entities: 1, file: "checkpoints/ckpt-00000000000000000009.ndjson" },
+  example: { type: "journal_checkpoint_result", schema_version: 1, journal: "/work/site/.snap/journal", name: "ckpt-00000000000000000009.ndjson", head_seq: 9, entities: 1, created: true },
 });
 
 export const journalArchiveResultDefinition = defineRecord({
   name: "journal_archive_result",
   version: 1,
-  description: "snap journal archive --json: segments moved to archive/ because a verified checkpoint supersedes them.",
+  description: "snap journal archive --json: segments and checkpoints moved to archive/ (never deleted) because two verified checkpoints supersede them.",
   schema: z.object({
     ...recordHeader("journal_archive_result", 1),
     journal: z.string().min(1),
-    archived: z.array(z.string()),
-    oldest_seq: count,
-  }),
-  example: { type: "journal_archive_result", schema_version: 1, journal: "/work/site/.snap/journal", archived: ["00000000000000000001.ndjson"], oldest_seq: 1000 },
-});
-
-export const journalDoctorReportDefinition = defineRecord({
-  name: "journal_doctor_report",
-  version: 1,
-  description: "snap journal doctor --json: the journal's health counters (torn, adjudicated, corrupt, duplicates, stale writers, slow fsyncs) and anomalies.",
-  schema: z.object({
-    ...recordHeader("journal_doctor_report", 1),
-    journal: z.string().min(1),
-    ok: z.boolean(),
-    counters: z.record(z.string(), count),
-    anomalies: z.array(z.object({ kind: z.string(), segment: z.string().optional(), seq: count.optional(), detail: z.string().optional() }).loose()),
+    floor_seq: count.nullable(),
+    archived_segments: z.array(z.string()),
+    archived_checkpoints: z.array(z.string()),
+    kept_checkpoints: z.array(z.string()),
+    unverified_checkpoints: z.array(z.object({ name: z.string(), problems: z.array(z.string()) })),
+    reason: z.string().optional(),
   }),
   example: {
-    type: "journal_doctor_report",
+    type: "journal_archive_result",
     schema_version: 1,
     journal: "/work/site/.snap/journal",
-    ok: true,
-    counters: { torn: 0, adjudicated: 1, corrupt: 0, duplicates: 0, stale_writers: 0, slow_fsyncs: 0 },
-    anomalies: [],
+    floor_seq: 1000,
+    archived_segments: ["00000000000000000001.ndjson"],
+    archived_checkpoints: [],
+    kept_checkpoints: ["ckpt-00000000000000002000.ndjson", "ckpt-00000000000000001000.ndjson"],
+    unverified_checkpoints: [],
   },
-});
-
-export const journalVerifyReportDefinition = defineRecord({
-  name: "journal_verify_report",
-  version: 1,
-  description: "snap journal verify --json: state rebuilt from checkpoint + journal compared with the live materialized state.",
-  schema: z.object({
-    ...recordHeader("journal_verify_report", 1),
-    journal: z.string().min(1),
-    ok: z.boolean(),
-    records_checked: count,
-    head_seq: count,
-    differences: z.array(z.object({ key: z.string(), detail: z.string() }).loose()),
-  }),
-  example: { type: "journal_verify_report", schema_version: 1, journal: "/work/site/.snap/journal", ok: true, records_checked: 9, head_seq: 9, differences: [] },
 });
 
 export const journalDumpDefinition = defineRecord({
   name: "journal_dump",
   version: 1,
-  description: "snap journal dump --json: every line of every segment with its crc/chain status.",
+  description: "snap journal dump --json: every frame of every segment with its crc and chain status.",
   schema: z.object({
     ...recordHeader("journal_dump", 1),
     journal: z.string().min(1),
-    lines: z.array(
-      z.object({
-        segment: z.string(),
-        offset: count,
-        status: z.string(),
-        record_type: z.string().optional(),
-        seq: count.optional(),
-        record: jsonObjectSchema.optional(),
-      }),
+    frames: z.array(
+      z
+        .object({
+          segment: z.string(),
+          archived: z.boolean(),
+          offset: count,
+          end: count,
+          status: z.enum(["ok", "invalid", "fragment"]),
+          type: z.string().optional(),
+          seq: count.optional(),
+          writer: z.string().optional(),
+          lg: count.optional(),
+          crc: z.string().optional(),
+          chain: z.string().optional(),
+          detail: z.string().optional(),
+        })
+        .loose(),
     ),
   }),
   example: {
     type: "journal_dump",
     schema_version: 1,
     journal: "/work/site/.snap/journal",
-    lines: [{ segment: "00000000000000000001.ndjson", offset: 0, status: "ok", record_type: "header" }],
-  },
-});
-
-export const journalStatsDefinition = defineRecord({
-  name: "journal_stats",
-  version: 1,
-  description: "snap journal stats --json: seqs, segments, checkpoints and sizes.",
-  schema: z.object({
-    ...recordHeader("journal_stats", 1),
-    journal: z.string().min(1),
-    written_seq: count,
-    durable_seq: count,
-    oldest_seq: count,
-    segments: count,
-    archived_segments: count,
-    checkpoints: count,
-    bytes: count,
-  }),
-  example: {
-    type: "journal_stats",
-    schema_version: 1,
-    journal: "/work/site/.snap/journal",
-    written_seq: 9,
-    durable_seq: 9,
-    oldest_seq: 1,
-    segments: 1,
-    archived_segments: 0,
-    checkpoints: 0,
-    bytes: 2048,
+    frames: [{ segment: "00000000000000000001.ndjson", archived: false, offset: 0, end: 180, status: "ok", type: "journal_header", crc: "1a2b3c4d" }],
   },
 });
 
@@ -529,7 +518,11 @@ export const doctorReportDefinition = defineRecord({
   example: { type: "doctor_report", schema_version: 1, store: "/work/site/.snap", ok: true, checks: [{ name: "config", ok: true, detail: "format_version 1" }] },
 });
 
-/** Every --json output this CLI prints, by type (fsck_report and cli_error come from @snap/schema). */
+/**
+ * Every --json output this CLI prints. fsck_report and cli_error come from @snap/schema;
+ * journal_doctor_report, journal_verify_report and journal_stats_report are @snap/journal's
+ * own reports, printed as the journal returns them.
+ */
 export const OUTPUT_DEFINITIONS: readonly RecordDefinition[] = [
   cliVersionDefinition,
   journalAppendResultDefinition,
@@ -538,10 +531,10 @@ export const OUTPUT_DEFINITIONS: readonly RecordDefinition[] = [
   journalStateDefinition,
   journalCheckpointResultDefinition,
   journalArchiveResultDefinition,
+  journalDumpDefinition,
   journalDoctorReportDefinition,
   journalVerifyReportDefinition,
-  journalDumpDefinition,
-  journalStatsDefinition,
+  journalStatsReportDefinition,
   initResultDefinition,
   commitResultDefinition,
   runsListDefinition,
