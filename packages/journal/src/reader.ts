@@ -4,7 +4,7 @@
  * (segment + offset) a follower remembers to avoid re-reading, never trusted past a listing.
  */
 import { SnapError } from "@snap/schema";
-import type { FsSeam } from "@snap/fs";
+import { isCode, type FsSeam } from "@snap/fs";
 import { join } from "node:path";
 import { splitFrames, type DecodedRecord } from "./decode.js";
 import { indexName, nextChain } from "./format.js";
@@ -119,7 +119,19 @@ export async function* scanRecords(ctx: ReaderContext, req: ScanRequest): AsyncG
   for (; i < segs.length; i++) {
     const seg = segs[i]!;
     const isLast = i === segs.length - 1;
-    const buf = await readRange(ctx.fs, seg.path, offset);
+    let buf: Buffer;
+    try {
+      buf = await readRange(ctx.fs, seg.path, offset);
+    } catch (err) {
+      if (!isCode(err, "ENOENT")) throw err;
+      // Archived (moved) between the listing and the read: it is in archive/segments/.
+      try {
+        buf = await readRange(ctx.fs, join(ctx.paths.archiveSegments, seg.name), offset);
+      } catch (err2) {
+        if (!isCode(err2, "ENOENT")) throw err2;
+        throw new SnapError("journal_gap", `segment ${seg.name} disappeared while being read`, { data: { segment: seg.name }, hint: "read again" });
+      }
+    }
     const frames = splitFrames(buf, offset, true);
     let chain: string | undefined = offset === 0 ? undefined : undefined;
     let pending: { start: number; end: number; reason: string }[] = [];
