@@ -10,6 +10,7 @@
  *             file written since the last flush, then their directories.
  * - "never":  no fsync; the OS writes back when it likes.
  */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs"; // small synchronous reads only (see readSmallSync)
 import { dirname, join } from "node:path";
 import { SnapError } from "@snap/schema";
 import {
@@ -40,10 +41,18 @@ export interface FsBackendOptions {
   tmpDir?: string;
   /** How many fsyncs `flush()` runs at once (default 16). */
   flushConcurrency?: number;
+  /**
+   * Buffered reads of objects up to this many bytes use synchronous system calls, which
+   * skip libuv's thread pool (several times faster for small objects; they block the event
+   * loop for a few microseconds from the page cache). Only with the real filesystem seam.
+   * Default 64 KiB; 0 turns it off.
+   */
+  syncReadMax?: number;
 }
 
 const FIRST_READ = 64 * 1024;
 const READ_CHUNK = 1024 * 1024;
+const DEFAULT_SYNC_READ_MAX = 64 * 1024;
 
 /** Opens (creating if needed) a filesystem backend. */
 export async function createFsBackend(options: FsBackendOptions): Promise<ObjectBackend> {
@@ -54,7 +63,10 @@ export async function createFsBackend(options: FsBackendOptions): Promise<Object
   if (fsync !== "always" && fsync !== "batch" && fsync !== "never") {
     throw new SnapError("invalid_argument", `fsync must be "always", "batch" or "never", not ${JSON.stringify(fsync)}`);
   }
-  const backend = new FsObjectBackend(options.dir, options.tmpDir ?? join(options.dir, STAGING_DIR_NAME), fsync, options.fs ?? nodeFs, options.flushConcurrency ?? 16);
+  const fs = options.fs ?? nodeFs;
+  const syncReadMax = fs === nodeFs ? Math.max(0, options.syncReadMax ?? DEFAULT_SYNC_READ_MAX) : 0;
+  const staging = options.tmpDir ?? join(options.dir, STAGING_DIR_NAME);
+  const backend = new FsObjectBackend(options.dir, staging, fsync, fs, options.flushConcurrency ?? 16, syncReadMax);
   await backend.init();
   return backend;
 }
@@ -71,6 +83,7 @@ class FsObjectBackend implements ObjectBackend {
     private readonly fsync: FsyncMode,
     private readonly fs: FsSeam,
     flushConcurrency: number,
+    private readonly syncReadMax: number,
   ) {
     this.batch = fsync === "batch" ? new FsyncBatch({ fs, concurrency: flushConcurrency }) : undefined;
   }
@@ -147,10 +160,37 @@ class FsObjectBackend implements ObjectBackend {
   }
 
   async read(oid: string): Promise<Buffer> {
+    const path = objectPath(this.dir, oid);
+    if (this.syncReadMax > 0) {
+      const small = readSmallSync(path, this.syncReadMax, oid);
+      if (small !== undefined) return small;
+    }
+    let file: SeamFile;
     try {
-      return await this.fs.readFile(objectPath(this.dir, oid));
+      file = await this.fs.open(path, "r");
     } catch (err) {
       throw notFoundOr(err, oid);
+    }
+    try {
+      // open + one read + close for a small object (fs.readFile adds an fstat and a read).
+      const chunks: Buffer[] = [];
+      let position = 0;
+      let size = FIRST_READ;
+      for (;;) {
+        const buf = Buffer.allocUnsafe(size);
+        const n = await file.read(buf, 0, size, position);
+        position += n;
+        if (n < size) {
+          // A short read of a regular file is its end.
+          if (chunks.length === 0) return Buffer.from(buf.subarray(0, n)); // exact-size copy
+          chunks.push(buf.subarray(0, n));
+          return Buffer.concat(chunks, position);
+        }
+        chunks.push(buf);
+        size = READ_CHUNK;
+      }
+    } finally {
+      await file.close();
     }
   }
 
@@ -315,6 +355,35 @@ class FsStagedObject implements StagedObject {
     this.done = true;
     await this.file.close().catch(() => undefined);
     await this.backend.seam.unlink(this.tmp).catch(() => undefined);
+  }
+}
+
+/**
+ * Reads a small object with synchronous calls (no thread-pool round trips: ~10x the
+ * throughput of the async path for 1 KiB objects), or returns undefined when it is larger
+ * than `max` bytes. Only used with the real filesystem (the seam is async, and a custom or
+ * fault-injecting seam must see every call); reads only, never writes.
+ */
+function readSmallSync(path: string, max: number, oid: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (err) {
+    throw notFoundOr(err, oid);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size > max) return undefined;
+    const buf = Buffer.allocUnsafe(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return off === size ? buf : buf.subarray(0, off);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -25,6 +25,8 @@ export interface OpenObjectStoreOptions {
   fs?: FsSeam;
   /** Staging directory for streamed puts (fs backend; same filesystem as `dir`). Default `<dir>/tmp`. */
   tmpDir?: string;
+  /** Fs backend: buffered reads up to this size use synchronous calls (default 64 KiB; 0: off). */
+  syncReadMax?: number;
   /** Called whenever an object is found corrupt (by a put, a read or verify). */
   onCorrupt?: (event: CorruptObjectEvent) => void;
 }
@@ -132,7 +134,13 @@ export async function openObjectStore(options: OpenObjectStoreOptions = {}): Pro
     if (typeof options.dir !== "string" || options.dir === "") {
       throw new SnapError("invalid_argument", "openObjectStore needs `dir` for the fs backend");
     }
-    backend = await createFsBackend({ dir: options.dir, fsync: options.fsync, fs, tmpDir: options.tmpDir });
+    backend = await createFsBackend({
+      dir: options.dir,
+      fsync: options.fsync,
+      fs,
+      tmpDir: options.tmpDir,
+      syncReadMax: options.syncReadMax,
+    });
   } else if (choice === "memory") {
     backend = createMemoryBackend();
   } else if (typeof choice === "object" && choice !== null && typeof choice.write === "function") {
