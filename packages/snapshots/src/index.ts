@@ -27,3 +27,27 @@ export {
   type ReleaseIntent,
   type GcReport,
 } from "./schema.js";
+export { materializationDefinition, type Materialization } from "./schema.js";
+export { initStore, readStoreConfig, STORE_DIRS, type InitStoreOptions, type OpenSnapshotStoreOptions, type StoreContext } from "./store.js";
+export { openSnapshotStore, type SnapshotStore } from "./snapshot-store.js";
+export {
+  BuildTransaction,
+  newRunId,
+  readSnapshot,
+  readManifest,
+  type ArtifactContent,
+  type RecordArtifactInput,
+  type RecordedArtifact,
+  type RecordProjectionInput,
+  type BeginOptions,
+  type CommitResult,
+} from "./transaction.js";
+export { commitDirectory, type CommitDirectoryOptions, type CommitDirectoryResult } from "./commit-directory.js";
+export { resolveRev, type ResolvedRev } from "./resolve.js";
+export { openView, logFrom, listRuns, type SnapshotView, type ArtifactView, type LogEntry, type RunEntry } from "./view.js";
+export { filesAdapter, concatAdapter, safeJoin, AdapterRegistry, type ReleaseAdapter, type AdapterContext, type AdapterPlan } from "./adapters.js";
+export { type ReleaseOptions, type RevertOptions, type ReleaseResult, type ReleaseInfo, type ReleaseStep } from "./release.js";
+export { gc, type GcOptions } from "./gc.js";
+export { fsck, assertFsckClean, type FsckOptions, type FsckResult } from "./fsck.js";
+export { linksOf, markReachable } from "./reachability.js";
+export { openSnapRefs, type SnapRefs, type RefUpdate } from "./refs-backend.js";

@@ -153,4 +153,28 @@ export const gcReportDefinition = defineRecord({
 });
 export type GcReport = z.infer<typeof gcReportDefinition.schema>;
 
-export const SNAPSHOT_RECORDS = [leaseDefinition, statCacheDefinition, releaseIntentDefinition, releaseTargetDefinition, gcReportDefinition] as const;
+
+
+/** `<store>/releases/<name>/<snapshot-oid>.json`: the receipts of a complete materialization (written after its directory). */
+export const materializationDefinition = defineRecord({
+  name: "release_materialization",
+  version: 1,
+  description: "Marks releases/<name>/<snapshot-oid>/ complete and holds the adapter receipts it was built with.",
+  schema: z.strictObject({
+    ...recordHeader("release_materialization", 1),
+    name: refSegmentSchema,
+    snapshot_oid: oidSchema,
+    adapters: z.record(z.string(), z.record(z.string(), z.json())),
+    created_at: timestampSchema,
+  }),
+  example: {
+    type: "release_materialization",
+    schema_version: 1,
+    name: "prod",
+    snapshot_oid: "a".repeat(64),
+    adapters: { files: { adapter: "files", files: 3, bytes: 120 } },
+    created_at: "2026-11-22T02:40:00.000Z",
+  },
+});
+export type Materialization = z.infer<typeof materializationDefinition.schema>;
+export const SNAPSHOT_RECORDS = [leaseDefinition, statCacheDefinition, releaseIntentDefinition, releaseTargetDefinition, materializationDefinition, gcReportDefinition] as const;

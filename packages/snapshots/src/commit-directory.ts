@@ -1,0 +1,179 @@
+/**
+ * commitDirectory: every regular file under `dir` becomes an artifact labelled by its path
+ * relative to `dir` (`/`-separated), in one build transaction.
+ *
+ * Symlinks and special files: a symlink (to a file or a directory, inside or outside `dir`)
+ * is refused by default (invalid_argument, listing them) because a snapshot records bytes,
+ * not links, and following links could capture files from outside the tree; `symlinks:
+ * "skip"` leaves them out and reports them. FIFOs, sockets and devices are always refused.
+ * Empty directories are not recorded (a label space has no empty directories).
+ *
+ * Stat cache (`<store>/cache/stat-<pipeline>.json`, a stat_cache record): a file whose
+ * (path, size, mtime, inode) match an entry is not re-read; its artifact oid is reused, and
+ * commit checks under the lock that the object still exists. Racy-git rule: an entry is
+ * stored only when the file's mtime is more than RACY_MS before the scan started, so a file
+ * rewritten within the filesystem's timestamp granularity is never trusted stale.
+ */
+import { lstat, readdir } from "node:fs/promises";
+import { join, resolve as resolvePath } from "node:path";
+import { canonicalJson, isSnapError, SnapError } from "@snap/schema";
+import { nodeFs, publishFile } from "@snap/fs";
+import { assertLabel, assertName } from "./label.js";
+import { statCacheDefinition, type StatCache } from "./schema.js";
+import { readJsonFile, type StoreContext } from "./store.js";
+import { BuildTransaction, type CommitResult } from "./transaction.js";
+import { parseVersioned } from "@snap/schema";
+
+const RACY_MS = 50;
+const CONCURRENCY = 8;
+
+export interface CommitDirectoryOptions {
+  pipeline?: string;
+  dir: string;
+  message?: string;
+  runId?: string;
+  symlinks?: "refuse" | "skip";
+  /** Use and update the stat cache (default true). */
+  statCache?: boolean;
+  definition?: unknown;
+}
+
+export interface CommitDirectoryResult extends CommitResult {
+  files: number;
+  /** Files read and hashed (stat cache misses). */
+  hashed: number;
+  skippedSymlinks: string[];
+}
+
+interface FileEntry {
+  label: string;
+  path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+async function scan(root: string, symlinks: "refuse" | "skip"): Promise<{ files: FileEntry[]; links: string[] }> {
+  const files: FileEntry[] = [];
+  const links: string[] = [];
+  const special: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const abs = rel === "" ? root : join(root, rel);
+    const dirents = await readdir(abs, { withFileTypes: true });
+    for (const d of dirents) {
+      const childRel = rel === "" ? d.name : `${rel}/${d.name}`;
+      const childAbs = join(abs, d.name);
+      if (d.isSymbolicLink()) {
+        links.push(childRel);
+        continue;
+      }
+      if (d.isDirectory()) {
+        await walk(childRel);
+        continue;
+      }
+      if (!d.isFile()) {
+        special.push(childRel);
+        continue;
+      }
+      assertLabel(childRel);
+      const st = await lstat(childAbs);
+      files.push({ label: childRel, path: childAbs, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+    }
+  };
+  await walk("");
+  if (special.length > 0) {
+    throw new SnapError("invalid_argument", `${special.length} special file(s) (fifo, socket or device) cannot be committed: ${special.slice(0, 5).join(", ")}`, {
+      data: { special: special.slice(0, 100) },
+    });
+  }
+  if (links.length > 0 && symlinks === "refuse") {
+    throw new SnapError("invalid_argument", `${links.length} symlink(s) under the directory: ${links.slice(0, 5).join(", ")}; snap records file bytes, not links`, {
+      data: { symlinks: links.slice(0, 100) },
+      hint: "replace the links by the files, or pass symlinks: \"skip\" (--skip-symlinks) to leave them out",
+    });
+  }
+  files.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+  return { files, links: links.sort() };
+}
+
+function cachePath(ctx: StoreContext, pipeline: string): string {
+  return join(ctx.dir, "cache", `stat-${pipeline}.json`);
+}
+
+async function loadCache(ctx: StoreContext, pipeline: string, root: string): Promise<Map<string, StatCache["entries"][number]>> {
+  const out = new Map<string, StatCache["entries"][number]>();
+  try {
+    const raw = await readJsonFile(cachePath(ctx, pipeline));
+    if (raw === undefined) return out;
+    const cache = parseVersioned(statCacheDefinition.schema, raw);
+    if (cache.root !== root) return out;
+    for (const e of cache.entries) out.set(e[0], e);
+  } catch (err) {
+    if (isSnapError(err, "schema_version_unsupported")) throw err;
+    // a damaged cache is only a cache: start over
+  }
+  return out;
+}
+
+export async function commitDirectory(ctx: StoreContext, options: CommitDirectoryOptions): Promise<CommitDirectoryResult> {
+  const pipeline = options.pipeline ?? "main";
+  assertName(pipeline, "pipeline");
+  const root = resolvePath(options.dir);
+  const rootStat = await lstat(root).catch((err: unknown) => {
+    throw new SnapError("invalid_argument", `cannot read directory ${root}: ${(err as Error).message}`, { data: { dir: root }, cause: err });
+  });
+  if (!rootStat.isDirectory()) throw new SnapError("invalid_argument", `${root} is not a directory`, { data: { dir: root } });
+  if (root === ctx.dir || ctx.dir.startsWith(root + "/")) {
+    throw new SnapError("invalid_argument", `refusing to commit ${root}: it contains the store ${ctx.dir}`, { data: { dir: root, store: ctx.dir } });
+  }
+  const useCache = options.statCache !== false;
+  const scanStart = Date.now();
+  const { files, links } = await scan(root, options.symlinks ?? "refuse");
+  const cache = useCache ? await loadCache(ctx, pipeline, root) : new Map();
+  const beginOpts: Parameters<typeof BuildTransaction.begin>[1] = { pipeline };
+  if (options.runId !== undefined) beginOpts.runId = options.runId;
+  if (options.definition !== undefined) beginOpts.definition = options.definition;
+  const txn = await BuildTransaction.begin(ctx, beginOpts);
+  let hashed = 0;
+  const nextEntries: StatCache["entries"] = [];
+  try {
+    let index = 0;
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        const i = index++;
+        if (i >= files.length) return;
+        const f = files[i] as FileEntry;
+        const hit = cache.get(f.label);
+        let contentOid: string;
+        let artifactOid: string;
+        if (hit && hit[1] === f.size && hit[2] === f.mtimeMs && hit[3] === f.ino) {
+          contentOid = hit[4];
+          artifactOid = hit[5];
+          txn.recordExisting(f.label, artifactOid, contentOid, f.size);
+        } else {
+          hashed++;
+          const rec = await txn.recordArtifact({ label: f.label, content: { path: f.path } });
+          contentOid = rec.contentOid;
+          artifactOid = rec.artifactOid;
+          if (rec.size !== f.size) continue; // changed while read: never cache
+        }
+        if (f.mtimeMs < scanStart - RACY_MS) nextEntries.push([f.label, f.size, f.mtimeMs, f.ino, contentOid, artifactOid]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, Math.max(1, files.length)) }, worker));
+    const commitOpts: { message?: string } = {};
+    if (options.message !== undefined) commitOpts.message = options.message;
+    const result = await txn.commit(commitOpts);
+    if (useCache) {
+      nextEntries.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      const record: StatCache = { type: "stat_cache", schema_version: 1, pipeline, root, written_at_ms: scanStart, entries: nextEntries };
+      await nodeFs.mkdir(join(ctx.dir, "cache"), { recursive: true });
+      // A cache: no fsync needed; a torn or lost cache only costs re-hashing.
+      await publishFile(cachePath(ctx, pipeline), Buffer.from(canonicalJson(record)), { mode: "replace", durability: "never" });
+    }
+    return { ...result, files: files.length, hashed, skippedSymlinks: links };
+  } catch (err) {
+    if (txn.status === "open") await txn.abort().catch(() => undefined);
+    throw err;
+  }
+}

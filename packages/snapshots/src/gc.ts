@@ -1,0 +1,207 @@
+/**
+ * Garbage collection: mark and sweep under the snapshots lock (commits re-check what they
+ * rely on under the same lock, so a sweep never races a commit's final check).
+ *
+ * Live (never removed):
+ *   - everything reachable from every ref (heads, runs kept by the retention policy, tags,
+ *     releases and their previous_release chain, HEAD) and from pending release intents;
+ *   - everything reachable from a live lease's base snapshot, and every object written or
+ *     freshened since the oldest live lease started (in-flight transactions);
+ *   - every object younger than `graceMs` (by mtime: puts freshen existing objects), and
+ *     everything reachable from those (so a tree written just now keeps its subtree).
+ * Refs kept in @snap/refs' journal checkpoints are refs, so they are covered by the first rule.
+ * Retention: a run ref is removed only when it is older than `keepDays` AND beyond the newest
+ * `keepRuns` of its pipeline (either alone when only one is given); the run a branch points
+ * at is always kept. A dead process's lease (holder dead on this host) is removed.
+ * `dryRun` computes exactly the same plan and removes nothing.
+ */
+import { join } from "node:path";
+import { rm } from "node:fs/promises";
+import { isDeadOnThisHost, isCode, nodeFs, withLock } from "@snap/fs";
+import { objectPath } from "@snap/object-store";
+import { parseVersioned, SnapError } from "@snap/schema";
+import { markReachable, type Kind } from "./reachability.js";
+import { leaseDefinition, releaseIntentDefinition, type GcReport, type Lease } from "./schema.js";
+import { readJsonFile, type StoreContext } from "./store.js";
+import { readSnapshot } from "./transaction.js";
+
+export interface GcOptions {
+  dryRun?: boolean;
+  /** Objects younger than this are kept (default 1 h). */
+  graceMs?: number;
+  keepRuns?: number;
+  keepDays?: number;
+  /** Materializations kept per release name besides the serving one (default 1: the previous). */
+  keepMaterializations?: number;
+  /** The clock (tests). */
+  now?: number;
+  lockTimeoutMs?: number;
+}
+
+const HOUR = 3_600_000;
+
+export async function gc(ctx: StoreContext, options: GcOptions = {}): Promise<GcReport> {
+  const graceMs = options.graceMs ?? HOUR;
+  if (!(graceMs >= 0)) throw new SnapError("invalid_argument", "graceMs must be >= 0");
+  if (options.keepRuns !== undefined && !(Number.isInteger(options.keepRuns) && options.keepRuns >= 0)) throw new SnapError("invalid_argument", "keepRuns must be an integer >= 0");
+  if (options.keepDays !== undefined && !(options.keepDays >= 0)) throw new SnapError("invalid_argument", "keepDays must be >= 0");
+  return withLock(ctx.lockPath, () => gcLocked(ctx, options, graceMs), { timeoutMs: options.lockTimeoutMs ?? 120_000 });
+}
+
+async function gcLocked(ctx: StoreContext, options: GcOptions, graceMs: number): Promise<GcReport> {
+  const dryRun = options.dryRun === true;
+  const now = options.now ?? Date.now();
+  // 1. Run-ref retention.
+  const refs = await ctx.refs.list("refs/");
+  const heads = new Set(refs.filter((r) => r.ref.startsWith("refs/heads/")).map((r) => r.oid));
+  const runRefsRemoved: { ref: string; oid: string }[] = [];
+  if (options.keepRuns !== undefined || options.keepDays !== undefined) {
+    const byPipeline = new Map<string, { ref: string; oid: string; created: number }[]>();
+    for (const r of refs) {
+      if (!r.ref.startsWith("refs/runs/")) continue;
+      const pipeline = r.ref.split("/")[2] as string;
+      let created = 0;
+      try {
+        created = Date.parse((await readSnapshot(ctx, r.oid)).created_at);
+      } catch {
+        created = 0;
+      }
+      const list = byPipeline.get(pipeline) ?? [];
+      list.push({ ...r, created });
+      byPipeline.set(pipeline, list);
+    }
+    for (const list of byPipeline.values()) {
+      list.sort((a, b) => b.created - a.created || (a.ref < b.ref ? 1 : -1));
+      list.forEach((r, i) => {
+        const beyondCount = options.keepRuns === undefined ? true : i >= options.keepRuns;
+        const tooOld = options.keepDays === undefined ? true : r.created < now - options.keepDays * 86_400_000;
+        if (beyondCount && tooOld && !heads.has(r.oid)) runRefsRemoved.push({ ref: r.ref, oid: r.oid });
+      });
+    }
+  }
+  const removedRefs = new Set(runRefsRemoved.map((r) => r.ref));
+  // 2. Every object with its time.
+  const times = new Map<string, { mtimeMs: number; size: number }>();
+  for await (const oid of ctx.objects.list()) {
+    const st = await ctx.objects.stat(oid);
+    if (st) times.set(oid, { mtimeMs: st.mtimeMs, size: st.size });
+  }
+  // 3. Leases (read after the listing: a lease that appears now still protects what its txn freshens).
+  const leases: Lease[] = [];
+  const staleLeases: string[] = [];
+  const leaseDir = join(ctx.dir, "leases");
+  for (const name of await nodeFs.readdir(leaseDir).catch(() => [] as string[])) {
+    if (!name.endsWith(".json") || name.startsWith(".tmp-")) continue;
+    try {
+      const lease = parseVersioned(leaseDefinition.schema, await readJsonFile(join(leaseDir, name)));
+      if (isDeadOnThisHost({ pid: lease.pid, host: lease.host, process_start: lease.process_start })) staleLeases.push(name);
+      else leases.push(lease);
+    } catch {
+      // unreadable lease: keep it and treat it as live from the epoch (conservative)
+      leases.push({ started_at_ms: 0 } as Lease);
+    }
+  }
+  const leaseFloor = leases.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...leases.map((l) => l.started_at_ms));
+  const youngCut = now - graceMs;
+  const isYoung = (t: { mtimeMs: number }): boolean => t.mtimeMs >= youngCut || t.mtimeMs >= leaseFloor;
+  // 4. Mark.
+  const roots: [string, Kind, string][] = [];
+  for (const r of refs) if (!removedRefs.has(r.ref)) roots.push([r.oid, r.ref.startsWith("refs/releases/") ? "release" : "unknown", r.ref]);
+  for (const l of leases) if (l.base_snapshot_oid) roots.push([l.base_snapshot_oid, "snapshot", `lease ${l.txn_id}`]);
+  for (const name of await nodeFs.readdir(join(ctx.dir, "releases")).catch(() => [] as string[])) {
+    const raw = await readJsonFile(join(ctx.dir, "releases", name, "pending.json")).catch(() => undefined);
+    if (raw === undefined) continue;
+    try {
+      const intent = parseVersioned(releaseIntentDefinition.schema, raw);
+      roots.push([intent.release_oid, "release", `pending release ${name}`]);
+      if (intent.previous_release_oid) roots.push([intent.previous_release_oid, "release", `pending release ${name}`]);
+    } catch {
+      // unreadable intent: recovery reports it
+    }
+  }
+  let young = 0;
+  for (const [oid, t] of times) {
+    if (isYoung(t)) {
+      young++;
+      roots.push([oid, "unknown", "young object"]);
+    }
+  }
+  const { marked } = await markReachable(ctx.io, roots, { exists: (oid) => times.has(oid) });
+  // 5. Sweep plan.
+  const candidates = [...times.keys()].filter((oid) => !marked.has(oid)).sort();
+  const removed: string[] = [];
+  let bytes = 0;
+  for (const oid of candidates) {
+    const t = times.get(oid) as { mtimeMs: number; size: number };
+    if (!dryRun) {
+      // Re-check the time right before removing: a put may have freshened it meanwhile.
+      const st = await ctx.objects.stat(oid);
+      if (st === undefined) continue;
+      if (isYoung(st)) continue;
+      try {
+        await nodeFs.unlink(objectPath(join(ctx.dir, "objects"), oid));
+      } catch (err) {
+        if (!isCode(err, "ENOENT")) throw err;
+        continue;
+      }
+    }
+    removed.push(oid);
+    bytes += t.size;
+  }
+  if (!dryRun) {
+    if (runRefsRemoved.length > 0) {
+      await ctx.refs.transaction(
+        runRefsRemoved.map((r) => ({ ref: r.ref, expect: r.oid, set: "delete" })),
+        { reason: `gc: retention removed ${runRefsRemoved.length} run ref(s)` },
+      );
+    }
+    for (const name of staleLeases) await nodeFs.unlink(join(leaseDir, name)).catch(() => undefined);
+    await ctx.objects.cleanTmp({ olderThanMs: Math.max(graceMs, 60_000) }).catch(() => undefined);
+  }
+  // 6. Old materializations.
+  const releaseDirsRemoved = await pruneMaterializations(ctx, options.keepMaterializations ?? 1, dryRun);
+  return {
+    type: "gc_report",
+    schema_version: 1,
+    dry_run: dryRun,
+    grace_ms: graceMs,
+    objects_total: times.size,
+    objects_reachable: marked.size,
+    objects_kept_young: young,
+    objects_removed: removed,
+    bytes_removed: bytes,
+    run_refs_removed: runRefsRemoved.map((r) => r.ref),
+    release_dirs_removed: releaseDirsRemoved,
+    leases: leases.length,
+    stale_leases_removed: staleLeases,
+  };
+}
+
+/** Removes materializations that neither serve nor belong to the last `keep` previous releases. */
+async function pruneMaterializations(ctx: StoreContext, keep: number, dryRun: boolean): Promise<string[]> {
+  const out: string[] = [];
+  const root = join(ctx.dir, "releases");
+  for (const name of (await nodeFs.readdir(root).catch(() => [] as string[])).sort()) {
+    const base = join(root, name);
+    if ((await readJsonFile(join(base, "pending.json")).catch(() => "x")) !== undefined) continue; // pending: recovery first
+    const keepOids = new Set<string>();
+    let cur = await ctx.refs.read(`refs/releases/${name}`);
+    for (let i = 0; cur !== undefined && i <= keep; i++) {
+      try {
+        const rel = (await ctx.io.getObject(cur)) as unknown as { snapshot_oid: string; previous_release_oid: string | null };
+        keepOids.add(rel.snapshot_oid);
+        cur = rel.previous_release_oid ?? undefined;
+      } catch {
+        break;
+      }
+    }
+    if (keepOids.size === 0) continue;
+    for (const entry of await nodeFs.readdir(base).catch(() => [] as string[])) {
+      const oid = entry.endsWith(".json") ? entry.slice(0, -5) : entry;
+      if (!/^[0-9a-f]{64}$/.test(oid) || keepOids.has(oid)) continue;
+      out.push(`releases/${name}/${entry}`);
+      if (!dryRun) await rm(join(base, entry), { recursive: true, force: true });
+    }
+  }
+  return out.sort();
+}

@@ -1,0 +1,456 @@
+/**
+ * Release and revert (DESIGN.md "Snapshots"; synix #97 closed).
+ *
+ * On disk, per release name N (validated: one path segment):
+ *   releases/N/<snapshot-oid>/       immutable materialization (built in releases/N/.tmp-*,
+ *                                    renamed into place only after every adapter verified)
+ *   releases/N/<snapshot-oid>.json   release_materialization record: marks it complete
+ *   releases/N/pending.json          release_intent: a release between switch and ref move
+ *   releases/N/target.json           release_target: the path N switches
+ *   releases/N/current               the default target (a symlink)
+ *   <target>                         a symlink to releases/N/<snapshot-oid>, switched by
+ *                                    symlink(tmp) + rename(tmp, target): one atomic swap
+ *
+ * Protocol, all under the snapshots lock (so releases of one name, and of all names, are
+ * serialized): recover pending intents -> resolve -> check the target (refuse one snap did
+ * not make, or move it aside with `force`; never delete it) -> materialize (or reuse) ->
+ * put the release object -> publish pending.json -> swap the target (commit point of what is
+ * served) -> one refs transaction moves refs/releases/N (commit point of the record) ->
+ * remove pending.json. A failure before the swap leaves the previous release serving and
+ * moves no ref. Recovery: target already on the new materialization -> move the ref
+ * (finish); otherwise -> put the previous one back if the target is gone (roll back).
+ */
+import { randomBytes } from "node:crypto";
+import { lstat, readlink, rm, symlink } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from "node:path";
+import { FsyncBatch, fsyncDir, isCode, nodeFs, publishFile, withLock } from "@snap/fs";
+import { canonicalJson, isOid, isSnapError, parseVersioned, SnapError, type Manifest, type Projection, type Release } from "@snap/schema";
+import { AdapterRegistry, type AdapterContext } from "./adapters.js";
+import { configFingerprint } from "./fingerprint.js";
+import { assertName } from "./label.js";
+import { resolveRev } from "./resolve.js";
+import { materializationDefinition, releaseIntentDefinition, releaseTargetDefinition, type Materialization, type ReleaseIntent } from "./schema.js";
+import { readJsonFile, type StoreContext } from "./store.js";
+import { readManifest, readSnapshot } from "./transaction.js";
+import { openView } from "./view.js";
+
+export interface ReleaseOptions {
+  /** Revision to release (default "HEAD"). */
+  rev?: string;
+  name: string;
+  /** The path to switch (default: the name's recorded target, else releases/<name>/current). */
+  target?: string;
+  /** Move an existing target snap did not make aside (to `<target>.snap-aside-<time>`), never delete it. */
+  force?: boolean;
+  /** Lock wait (default 120 s). */
+  lockTimeoutMs?: number;
+  /** Test hook: called at named points of the protocol (crash tests). */
+  onStep?: (step: ReleaseStep) => void | Promise<void>;
+}
+
+export type ReleaseStep = "resolved" | "materialized" | "object-written" | "intent-written" | "switched" | "ref-moved" | "done";
+
+export interface RevertOptions {
+  name: string;
+  /** Revision to go back to (default: the snapshot of the previous release of `name`). */
+  rev?: string;
+  target?: string;
+  force?: boolean;
+  lockTimeoutMs?: number;
+}
+
+export interface ReleaseResult {
+  name: string;
+  releaseOid: string;
+  snapshotOid: string;
+  previousReleaseOid: string | null;
+  target: string;
+  materialization: string;
+  /** True when an existing materialization was reused (a pointer swap, no rebuild). */
+  reused: boolean;
+  release: Release;
+  movedAside?: string;
+}
+
+export interface ReleaseInfo {
+  name: string;
+  releaseOid: string;
+  release: Release;
+  target: string | null;
+  pending: boolean;
+}
+
+const DEFAULT_LOCK_MS = 120_000;
+
+function relDir(ctx: StoreContext, name: string): string {
+  return join(ctx.dir, "releases", name);
+}
+
+async function ensureRelDir(ctx: StoreContext, name: string): Promise<string> {
+  const dir = relDir(ctx, name);
+  await nodeFs.mkdir(dir, { recursive: true });
+  const st = await lstat(dir);
+  if (!st.isDirectory()) {
+    throw new SnapError("target_unsafe", `${dir} is not a plain directory (a symlink?); refusing to materialize through it`, { data: { path: dir } });
+  }
+  return dir;
+}
+
+/** What the target symlink points at, if it is a snap-made link of release `name`. */
+async function inspectTarget(ctx: StoreContext, name: string, target: string): Promise<{ state: "absent" } | { state: "ours"; snapshotOid: string | null } | { state: "foreign"; why: string }> {
+  let st;
+  try {
+    st = await lstat(target);
+  } catch (err) {
+    if (isCode(err, "ENOENT")) return { state: "absent" };
+    throw err;
+  }
+  if (!st.isSymbolicLink()) return { state: "foreign", why: st.isDirectory() ? "a directory" : "a file" };
+  const text = await readlink(target);
+  const points = resolvePath(dirname(target), text);
+  const base = relDir(ctx, name);
+  if (dirname(points) === base) {
+    const leaf = basename(points);
+    return { state: "ours", snapshotOid: isOid(leaf) ? leaf : null };
+  }
+  const releasesRoot = join(ctx.dir, "releases");
+  if (points.startsWith(releasesRoot + sep)) return { state: "foreign", why: `a link of another release (${relative(releasesRoot, points).split(sep)[0]})` };
+  return { state: "foreign", why: `a symlink to ${text}` };
+}
+
+function targetFor(ctx: StoreContext, name: string, given: string | undefined, recorded: string | undefined): string {
+  const t = given !== undefined ? resolvePath(given) : (recorded ?? join(relDir(ctx, name), "current"));
+  if (!isAbsolute(t)) throw new SnapError("internal", "target must be absolute");
+  const store = ctx.dir;
+  if (t === store || store.startsWith(t + sep) || (t.startsWith(store + sep) && t !== join(relDir(ctx, name), "current"))) {
+    throw new SnapError("target_unsafe", `target ${t} is inside (or contains) the store ${store}`, { data: { target: t, store } });
+  }
+  return t;
+}
+
+async function readTarget(ctx: StoreContext, name: string): Promise<string | undefined> {
+  const raw = await readJsonFile(join(relDir(ctx, name), "target.json"));
+  if (raw === undefined) return undefined;
+  return parseVersioned(releaseTargetDefinition.schema, raw).target;
+}
+
+async function readMaterialization(ctx: StoreContext, name: string, snapshotOid: string): Promise<Materialization | undefined> {
+  const dir = join(relDir(ctx, name), snapshotOid);
+  const marker = await readJsonFile(`${dir}.json`);
+  if (marker === undefined) return undefined;
+  try {
+    const st = await lstat(dir);
+    if (!st.isDirectory()) return undefined;
+  } catch {
+    return undefined;
+  }
+  return parseVersioned(materializationDefinition.schema, marker);
+}
+
+/** Atomically points `target` at `dest`: symlink to a temporary name, then rename over the target. */
+async function swapLink(target: string, dest: string): Promise<void> {
+  const parent = dirname(target);
+  await nodeFs.mkdir(parent, { recursive: true });
+  const tmp = join(parent, `.snap-tmp-link-${process.pid}-${randomBytes(6).toString("hex")}`);
+  // fs seam has no symlink(): see README "Limits".
+  await symlink(dest, tmp);
+  try {
+    await nodeFs.rename(tmp, target); // commit point: the target now serves `dest`
+  } catch (err) {
+    await nodeFs.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDir(parent);
+}
+
+/** Removes our own temporary links next to a target (debris of a crash mid-swap). */
+async function cleanLinkDebris(target: string): Promise<void> {
+  const parent = dirname(target);
+  let names: string[];
+  try {
+    names = await nodeFs.readdir(parent);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (n.startsWith(".snap-tmp-link-")) {
+      const p = join(parent, n);
+      const st = await lstat(p).catch(() => undefined);
+      if (st?.isSymbolicLink()) await nodeFs.unlink(p).catch(() => undefined);
+    }
+  }
+}
+
+function projectionsOf(manifest: Manifest, allLabels: () => Promise<string[]>): Promise<[string, Projection][]> {
+  const names = Object.keys(manifest.projections).sort();
+  if (names.length > 0) return Promise.resolve(names.map((n) => [n, manifest.projections[n] as Projection]));
+  // No projection recorded: release the whole tree as files (implicit projection "files").
+  return allLabels().then((labels) => [["files", { adapter: "files", input_artifacts: labels, config: {}, config_fingerprint: configFingerprint({}) }]]);
+}
+
+async function materialize(
+  ctx: StoreContext,
+  adapters: AdapterRegistry,
+  name: string,
+  snapshotOid: string,
+  serving: string | null,
+  previousReceipts: Record<string, Record<string, unknown>>,
+): Promise<{ dir: string; receipts: Record<string, Record<string, unknown>>; reused: boolean }> {
+  const base = relDir(ctx, name);
+  const dir = join(base, snapshotOid);
+  const view = await openView(ctx, snapshotOid);
+  const projections = await projectionsOf(view.manifest, () => view.labels());
+  const ctxFor = (projectionName: string, projection: Projection, outDir: string, batch: FsyncBatch): AdapterContext => ({
+    releaseName: name,
+    projectionName,
+    projection,
+    snapshotOid,
+    manifest: view.manifest,
+    view,
+    outDir,
+    batch,
+    previousReceipt: previousReceipts[projectionName],
+  });
+  const existing = await readMaterialization(ctx, name, snapshotOid).catch(() => undefined);
+  if (existing) {
+    let ok = true;
+    for (const [pname, projection] of projections) {
+      const receipt = existing.adapters[pname];
+      if (receipt === undefined) {
+        ok = false;
+        break;
+      }
+      const adapter = adapters.get(projection.adapter);
+      if (!(await adapter.verify(receipt as Record<string, unknown>, ctxFor(pname, projection, dir, new FsyncBatch())).catch(() => false))) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return { dir, receipts: existing.adapters as Record<string, Record<string, unknown>>, reused: true };
+    if (serving === snapshotOid) {
+      throw new SnapError("release_failed", `the serving materialization ${dir} no longer verifies; refusing to touch it`, {
+        data: { path: dir },
+        hint: "inspect it, then release another snapshot",
+      });
+    }
+  }
+  // Incomplete or damaged leftovers (never the serving one): move aside and delete our own debris.
+  for (const leftover of [dir, `${dir}.json`]) {
+    const st = await lstat(leftover).catch(() => undefined);
+    if (st) {
+      const aside = join(base, `.tmp-old-${randomBytes(6).toString("hex")}`);
+      await nodeFs.rename(leftover, aside);
+      await rm(aside, { recursive: true, force: true });
+    }
+  }
+  const staging = join(base, `.tmp-mat-${process.pid}-${randomBytes(6).toString("hex")}`);
+  await nodeFs.mkdir(staging);
+  const receipts: Record<string, Record<string, unknown>> = {};
+  const batch = new FsyncBatch();
+  try {
+    for (const [pname, projection] of projections) {
+      const adapter = adapters.get(projection.adapter);
+      const actx = ctxFor(pname, projection, staging, batch);
+      const plan = await adapter.plan(actx);
+      const receipt = await adapter.apply(plan, actx);
+      canonicalJson(receipt);
+      if (!(await adapter.verify(receipt, actx))) {
+        throw new SnapError("release_failed", `adapter ${projection.adapter} failed verification for projection ${pname}; release aborted`, {
+          data: { adapter: projection.adapter, projection: pname },
+        });
+      }
+      receipts[pname] = receipt;
+    }
+    batch.addDir(staging);
+    await batch.flush();
+    await nodeFs.rename(staging, dir); // the materialization is complete and immutable from here
+    await fsyncDir(base);
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    if (isSnapError(err) && (err.code === "release_failed" || err.code === "adapter_unknown" || err.code === "target_unsafe")) throw err;
+    throw new SnapError("release_failed", `release ${name} failed while materializing: ${(err as Error).message}`, {
+      data: { name, snapshot: snapshotOid },
+      cause: err,
+      hint: "the previous release still serves; fix the cause and release again",
+    });
+  }
+  const marker: Materialization = { type: "release_materialization", schema_version: 1, name, snapshot_oid: snapshotOid, adapters: receipts as Materialization["adapters"], created_at: new Date().toISOString() };
+  await publishFile(`${dir}.json`, Buffer.from(`${canonicalJson(marker)}\n`), { mode: "replace" });
+  return { dir, receipts, reused: false };
+}
+
+async function readReleaseObject(ctx: StoreContext, oid: string): Promise<Release> {
+  const obj = await ctx.io.getObject(oid);
+  if (obj.type !== "release") throw new SnapError("object_invalid", `object ${oid} is a ${obj.type}, not a release`, { data: { oid } });
+  return obj as unknown as Release;
+}
+
+interface InternalReleaseOptions extends ReleaseOptions {
+  sourceRef?: string;
+}
+
+async function releaseLocked(ctx: StoreContext, adapters: AdapterRegistry, options: InternalReleaseOptions): Promise<ReleaseResult> {
+  const name = options.name;
+  const step = options.onStep ?? (() => undefined);
+  await recoverLocked(ctx);
+  const rev = options.rev ?? "HEAD";
+  const resolved = await resolveRev(ctx, rev);
+  const snapshotOid = resolved.oid;
+  await readSnapshot(ctx, snapshotOid);
+  const refName = `refs/releases/${name}`;
+  const previousOid = (await ctx.refs.read(refName)) ?? null;
+  const previous = previousOid === null ? null : await readReleaseObject(ctx, previousOid);
+  const base = await ensureRelDir(ctx, name);
+  const recorded = await readTarget(ctx, name);
+  const target = targetFor(ctx, name, options.target, recorded);
+  await step("resolved");
+  // Refuse (or move aside) a target snap did not make before doing any work.
+  let movedAside: string | undefined;
+  const seen = await inspectTarget(ctx, name, target);
+  if (seen.state === "foreign") {
+    if (!options.force) {
+      throw new SnapError("target_unsafe", `target ${target} exists and was not made by snap for release ${name} (it is ${seen.why}); refusing to replace it`, {
+        data: { target, found: seen.why },
+        hint: "choose another target, or pass --force to move it aside (it is never deleted)",
+      });
+    }
+    movedAside = `${target}.snap-aside-${new Date().toISOString().replace(/[:.]/g, "")}-${randomBytes(3).toString("hex")}`;
+    await nodeFs.rename(target, movedAside);
+    await fsyncDir(dirname(target));
+  }
+  const serving = seen.state === "ours" ? seen.snapshotOid : null;
+  const mat = await materialize(ctx, adapters, name, snapshotOid, serving, (previous?.adapters ?? {}) as Record<string, Record<string, unknown>>);
+  await step("materialized");
+  const release: Release = {
+    type: "release",
+    schema_version: 1,
+    name,
+    snapshot_oid: snapshotOid,
+    previous_release_oid: previousOid,
+    source_ref: options.sourceRef ?? rev,
+    resolved_ref: resolved.ref !== null && !/[~^]/.test(rev) ? resolved.ref : snapshotOid,
+    released_at: new Date().toISOString(),
+    adapters: Object.fromEntries(Object.entries(mat.receipts).map(([k, v]) => [k, { ...v, materialization: relative(ctx.dir, mat.dir), target }])) as Release["adapters"],
+  };
+  const put = await ctx.io.putObject(release);
+  await step("object-written");
+  if (recorded !== target) {
+    await publishFile(join(base, "target.json"), Buffer.from(`${canonicalJson({ type: "release_target", schema_version: 1, name, target })}\n`), { mode: "replace" });
+  }
+  const intent: ReleaseIntent = {
+    type: "release_intent",
+    schema_version: 1,
+    name,
+    snapshot_oid: snapshotOid,
+    release_oid: put.oid,
+    previous_release_oid: previousOid,
+    previous_snapshot_oid: previous?.snapshot_oid ?? null,
+    target,
+    started_at: release.released_at,
+  };
+  await publishFile(join(base, "pending.json"), Buffer.from(`${canonicalJson(intent)}\n`), { mode: "replace" });
+  await step("intent-written");
+  await swapLink(target, mat.dir);
+  await step("switched");
+  await ctx.refs.transaction([{ ref: refName, expect: previousOid ?? "absent", set: put.oid }], { reason: `release ${name} ${snapshotOid}` });
+  await step("ref-moved");
+  await nodeFs.unlink(join(base, "pending.json"));
+  await fsyncDir(base);
+  await step("done");
+  const result: ReleaseResult = { name, releaseOid: put.oid, snapshotOid, previousReleaseOid: previousOid, target, materialization: mat.dir, reused: mat.reused, release };
+  if (movedAside !== undefined) result.movedAside = movedAside;
+  return result;
+}
+
+export async function release(ctx: StoreContext, adapters: AdapterRegistry, options: InternalReleaseOptions): Promise<ReleaseResult> {
+  assertName(options.name, "release name");
+  return withLock(ctx.lockPath, () => releaseLocked(ctx, adapters, options), { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_MS });
+}
+
+export async function revert(ctx: StoreContext, adapters: AdapterRegistry, options: RevertOptions): Promise<ReleaseResult> {
+  assertName(options.name, "release name");
+  return withLock(
+    ctx.lockPath,
+    async () => {
+      await recoverLocked(ctx);
+      let rev = options.rev;
+      let sourceRef = options.rev;
+      if (rev === undefined) {
+        const current = await ctx.refs.read(`refs/releases/${options.name}`);
+        if (current === undefined) throw new SnapError("release_not_found", `no release named ${options.name}`, { data: { name: options.name } });
+        const cur = await readReleaseObject(ctx, current);
+        if (cur.previous_release_oid === null) {
+          throw new SnapError("release_not_found", `release ${options.name} has no previous release to revert to`, { data: { name: options.name } });
+        }
+        rev = (await readReleaseObject(ctx, cur.previous_release_oid)).snapshot_oid;
+        sourceRef = `${options.name}@{previous}`;
+      }
+      const o: InternalReleaseOptions = { name: options.name, rev, sourceRef: sourceRef as string };
+      if (options.target !== undefined) o.target = options.target;
+      if (options.force !== undefined) o.force = options.force;
+      return releaseLocked(ctx, adapters, o);
+    },
+    { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_MS },
+  );
+}
+
+export async function listReleases(ctx: StoreContext): Promise<ReleaseInfo[]> {
+  const out: ReleaseInfo[] = [];
+  for (const { ref, oid } of await ctx.refs.list("refs/releases/")) {
+    const name = ref.slice("refs/releases/".length);
+    const rel = await readReleaseObject(ctx, oid);
+    const pending = (await lstat(join(relDir(ctx, name), "pending.json")).catch(() => undefined)) !== undefined;
+    out.push({ name, releaseOid: oid, release: rel, target: (await readTarget(ctx, name).catch(() => undefined)) ?? null, pending });
+  }
+  return out;
+}
+
+/** Finishes or rolls back every pending release. Caller holds the snapshots lock. */
+async function recoverLocked(ctx: StoreContext): Promise<{ finished: string[]; rolledBack: string[] }> {
+  const finished: string[] = [];
+  const rolledBack: string[] = [];
+  let names: string[];
+  try {
+    names = await nodeFs.readdir(join(ctx.dir, "releases"));
+  } catch {
+    return { finished, rolledBack };
+  }
+  for (const name of names.sort()) {
+    const base = relDir(ctx, name);
+    // Staging debris of an interrupted materialization: ours, never served.
+    const entries = await nodeFs.readdir(base).catch(() => [] as string[]);
+    for (const e of entries) if (e.startsWith(".tmp-")) await rm(join(base, e), { recursive: true, force: true }).catch(() => undefined);
+    const raw = await readJsonFile(join(base, "pending.json")).catch(() => undefined);
+    if (raw === undefined) continue;
+    const intent = parseVersioned(releaseIntentDefinition.schema, raw);
+    await cleanLinkDebris(intent.target);
+    const refName = `refs/releases/${intent.name}`;
+    const current = (await ctx.refs.read(refName)) ?? null;
+    if (current === intent.release_oid) {
+      finished.push(name);
+    } else {
+      const seen = await inspectTarget(ctx, intent.name, intent.target);
+      if (seen.state === "ours" && seen.snapshotOid === intent.snapshot_oid) {
+        // The switch happened: finish by recording it.
+        await ctx.refs.transaction([{ ref: refName, expect: intent.previous_release_oid ?? "absent", set: intent.release_oid }], {
+          reason: `recover release ${intent.name}: finish`,
+        });
+        finished.push(name);
+      } else {
+        // The switch did not happen: the previous release still serves. Restore its link if a crash left none.
+        if (seen.state === "absent" && intent.previous_snapshot_oid !== null) {
+          const prevDir = join(base, intent.previous_snapshot_oid);
+          if ((await lstat(prevDir).catch(() => undefined))?.isDirectory()) await swapLink(intent.target, prevDir);
+        }
+        rolledBack.push(name);
+      }
+    }
+    await nodeFs.unlink(join(base, "pending.json"));
+    await fsyncDir(base);
+  }
+  return { finished, rolledBack };
+}
+
+export async function recoverReleases(ctx: StoreContext): Promise<{ finished: string[]; rolledBack: string[] }> {
+  return withLock(ctx.lockPath, () => recoverLocked(ctx), { timeoutMs: DEFAULT_LOCK_MS });
+}

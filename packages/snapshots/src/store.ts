@@ -1,0 +1,123 @@
+/**
+ * The `.snap` store on disk and its lifecycle (DESIGN.md "The store on disk"):
+ *
+ *   config.json      store_config record (format_version, store_id, created_at)
+ *   HEAD             "ref: refs/heads/main\n"
+ *   objects/         content-addressed objects (@snap/object-store)
+ *   refs/            heads/<pipeline>, runs/<pipeline>/<run-id>, releases/<name>, tags/<name>
+ *   journal/         the refs' write-ahead log (@snap/journal, via @snap/refs)
+ *   releases/<name>/ immutable materializations <snapshot-oid>/, pending.json, target.json
+ *   leases/          <txn-id>.json: in-flight build transactions (GC keeps their objects)
+ *   cache/           stat-<pipeline>.json: commitDirectory's stat cache (safe to delete)
+ *   tmp/             staging on the same filesystem; never wiped wholesale
+ *   snapshots.lock   serializes commit critical sections, releases and gc (taken before the
+ *                    refs' own lock, never after it)
+ */
+import { randomUUID } from "node:crypto";
+import { join, resolve as resolvePath } from "node:path";
+import { isCode, nodeFs, publishFile } from "@snap/fs";
+import { openObjectStore, type ObjectStore } from "@snap/object-store";
+import { parseCanonical, parseVersioned, SnapError, STORE_FORMAT_VERSION, storeConfigSchema, type StoreConfig } from "@snap/schema";
+import type { ObjectIO } from "./tree.js";
+import { openSnapRefs, type SnapRefs } from "./refs-backend.js";
+
+export const STORE_DIRS = ["objects", "refs", "refs/heads", "refs/runs", "refs/releases", "refs/tags", "journal", "releases", "tmp", "leases", "cache"];
+
+export interface InitStoreOptions {
+  dir: string;
+  /** The branch HEAD points at (default "main"). */
+  defaultPipeline?: string;
+}
+
+/** Creates a store at `dir` (store_exists when one is there). Returns its config. */
+export async function initStore(options: InitStoreOptions): Promise<StoreConfig> {
+  const dir = resolvePath(options.dir);
+  const configPath = join(dir, "config.json");
+  try {
+    await nodeFs.stat(configPath);
+    throw new SnapError("store_exists", `a snap store already exists at ${dir}`, { data: { dir } });
+  } catch (err) {
+    if (!isCode(err, "ENOENT")) throw err;
+  }
+  for (const d of STORE_DIRS) await nodeFs.mkdir(join(dir, d), { recursive: true });
+  const config: StoreConfig = {
+    type: "store_config",
+    schema_version: 1,
+    format_version: STORE_FORMAT_VERSION,
+    store_id: randomUUID(),
+    created_at: new Date().toISOString(),
+  };
+  await publishFile(join(dir, "HEAD"), Buffer.from(`ref: refs/heads/${options.defaultPipeline ?? "main"}\n`), { mode: "no-clobber" });
+  // Commit point: config.json appearing makes the directory a store.
+  const result = await publishFile(configPath, Buffer.from(`${JSON.stringify(config)}\n`), { mode: "no-clobber" });
+  if (result === "exists") throw new SnapError("store_exists", `a snap store already exists at ${dir}`, { data: { dir } });
+  return config;
+}
+
+export async function readStoreConfig(dir: string): Promise<StoreConfig> {
+  let raw: Buffer;
+  try {
+    raw = await nodeFs.readFile(join(dir, "config.json"));
+  } catch (err) {
+    if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) {
+      throw new SnapError("store_not_found", `no snap store at ${dir}`, { data: { dir }, hint: "run `snap init` or pass --store" });
+    }
+    throw err;
+  }
+  const config = parseVersioned(storeConfigSchema, JSON.parse(raw.toString("utf8")));
+  if (config.format_version > STORE_FORMAT_VERSION) {
+    throw new SnapError("schema_version_unsupported", `store format ${config.format_version} is newer than this snap reads (${STORE_FORMAT_VERSION})`, {
+      data: { found: config.format_version, supported: STORE_FORMAT_VERSION },
+    });
+  }
+  return config;
+}
+
+export interface OpenSnapshotStoreOptions {
+  dir: string;
+  /** Object durability (default "always"). */
+  fsync?: "always" | "batch" | "never";
+  /** Wraps the object store (tests count reads and writes through this). */
+  wrapObjects?: (store: ObjectStore) => ObjectIO;
+  /** Use the built-in file refs backend even when @snap/refs is available. */
+  builtinRefs?: boolean;
+}
+
+/** What every part of the snapshot store shares. */
+export interface StoreContext {
+  readonly dir: string;
+  readonly config: StoreConfig;
+  readonly objects: ObjectStore;
+  readonly io: ObjectIO;
+  readonly refs: SnapRefs;
+  /** The snapshots lock path (see the module comment). */
+  readonly lockPath: string;
+}
+
+export async function openContext(options: OpenSnapshotStoreOptions): Promise<StoreContext> {
+  const dir = resolvePath(options.dir);
+  const config = await readStoreConfig(dir);
+  for (const d of STORE_DIRS) await nodeFs.mkdir(join(dir, d), { recursive: true });
+  const objects = await openObjectStore({ dir: join(dir, "objects"), fsync: options.fsync ?? "always" });
+  const io = options.wrapObjects ? options.wrapObjects(objects) : objects;
+  const refs = await openSnapRefs(dir, { preferBuiltin: options.builtinRefs === true });
+  return { dir, config, objects, io, refs, lockPath: join(dir, "snapshots.lock") };
+}
+
+/** Reads a small JSON record file, or undefined when it does not exist. */
+export async function readJsonFile(path: string): Promise<unknown | undefined> {
+  try {
+    return parseCanonicalLoose((await nodeFs.readFile(path)).toString("utf8"));
+  } catch (err) {
+    if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) return undefined;
+    throw err;
+  }
+}
+
+function parseCanonicalLoose(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return parseCanonical(text);
+  }
+}
