@@ -6,7 +6,7 @@
 import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { openJournal, type DumpLine, type Durability, type Journal, type JournalGap, type JournalRecord } from "@snap/journal";
+import { openJournal, type DumpLine, type Durability, type Journal, type JournalGap, type JournalRecord, type RecoveryMode } from "@snap/journal";
 import { SnapError } from "@snap/schema";
 import { outcome, type CommandContext, type HandlerResult } from "../context.js";
 import { formatBytes, formatTable, plural, relativeTime } from "../format.js";
@@ -51,7 +51,8 @@ async function withJournal<T>(ctx: CommandContext, opts: Record<string, unknown>
       data: { dir },
     });
   }
-  const journal = await openJournal({ dir });
+  const journal = await openJournal({ dir, recovery: (opts.recovery as RecoveryMode | undefined) ?? "tolerate-tail" });
+  for (const action of journal.report.actions) ctx.out.note(`journal: ${action}`);
   try {
     return await fn(journal, dir);
   } finally {
@@ -84,8 +85,11 @@ function seqOption(value: string): number {
   return n;
 }
 
-const dirOption = (cmd: Command): void => {
+const groupOptions = (cmd: Command): void => {
   cmd.addOption(new Option("--dir <dir>", "a standalone journal directory instead of the store's journal"));
+  cmd.addOption(
+    new Option("--recovery <mode>", "how to open a damaged journal (see @snap/journal)").choices(["tolerate-tail", "absolute", "point-in-time", "salvage"]).default("tolerate-tail"),
+  );
 };
 
 const append: CommandSpec = {
@@ -421,6 +425,6 @@ export const journalGroup: CommandGroup = {
   name: "journal",
   summary: "the store's journal, or a standalone one with --dir",
   description: "Inspect and write the store's journal (.snap/journal), or any standalone @snap/journal directory with --dir DIR.",
-  options: dirOption,
+  options: groupOptions,
   commands: [append, read, follow, state, checkpoint, archive, doctor, verify, dump, stats],
 };
