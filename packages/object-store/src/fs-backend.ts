@@ -280,9 +280,23 @@ class FsObjectBackend implements ObjectBackend {
     }
   }
 
-  async flush(): Promise<void> {
-    if (this.batch) await this.batch.flush();
+  /**
+   * Flushes run one after another: a flush() that starts while another is fsyncing must not
+   * resolve before the objects that one took are durable (FsyncBatch alone would return at
+   * once with an empty batch).
+   */
+  flush(): Promise<void> {
+    const batch = this.batch;
+    if (!batch) return Promise.resolve();
+    const run = this.flushing.then(() => batch.flush());
+    this.flushing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run.then(() => undefined);
   }
+
+  private flushing: Promise<void> = Promise.resolve();
 
   async cleanTmp({ olderThanMs }: { olderThanMs: number }): Promise<{ removed: number }> {
     const cutoff = Date.now() - olderThanMs;

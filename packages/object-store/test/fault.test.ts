@@ -148,4 +148,17 @@ describe("durability costs (fault seam counters)", () => {
     expect(counts["never:puts"]).toEqual({ fsync: 0, syncDir: 0 });
     expect(counts["never:flush"]).toEqual({ fsync: 0, syncDir: 0 });
   });
+
+  it("a flush() called while another is running resolves only once the earlier puts are durable", async () => {
+    const caseRoot = join(root, "concurrent-flush");
+    const fs = await createFaultFs({ root: caseRoot });
+    const store = await openObjectStore({ dir: join(caseRoot, "objects"), fsync: "batch", fs });
+    for (let i = 0; i < 30; i++) await store.putBytes(`object ${i}`);
+    fs.resetCounts();
+    const first = store.flush();
+    await store.flush();
+    expect(fs.counts.fsync).toBe(30);
+    await first;
+    await store.close();
+  });
 });
