@@ -107,8 +107,11 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       const results = await Promise.all(Array.from({ length: 8 }, () => store.putBytes(data)));
       expect(new Set(results.map((r) => r.oid)).size).toBe(1);
       expect(results.filter((r) => r.created).length).toBeGreaterThanOrEqual(1);
+      const streamed = await Promise.all(Array.from({ length: 4 }, () => store.putStream(chunked(data, 1000))));
+      expect(streamed.every((r) => r.oid === sha256(data) && !r.repaired)).toBe(true);
       expect(await collect(store.list())).toEqual([sha256(data)]);
       expect(events).toEqual([]);
+      expect(await h.debris()).toEqual([]);
     });
 
     it("list yields every object once and never staging debris", async () => {
