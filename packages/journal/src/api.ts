@@ -19,7 +19,7 @@ import {
 } from "./checkpoint.js";
 import { countersOf, dumpFrames, fullScan, percentile, qualifyDisk, type DumpLine } from "./doctor.js";
 import { checkpointName, ZERO_CHAIN } from "./format.js";
-import { ensureDir, listCheckpoints, listSegments, readWhole } from "./files.js";
+import { ensureDurableDir, listCheckpoints, listSegments, readWhole } from "./files.js";
 import { JournalCore, type OpenJournalOptions } from "./journal.js";
 import { scanRecords } from "./reader.js";
 import { RECORD_SCHEMAS, type DoctorReport, type StatsReport, type VerifyReport } from "./schema.js";
@@ -180,8 +180,8 @@ export class Journal extends JournalCore {
     if (this.storeId === undefined) throw new SnapError("invalid_argument", "an empty journal has nothing to checkpoint");
     const bytes = encodeCheckpoint(map, { store_id: this.storeId, head_seq: head, head_chain: headChain, created_at: new Date().toISOString() });
     const name = checkpointName(head);
-    await ensureDir(this.fs, this.paths.tmp);
-    await ensureDir(this.fs, this.paths.checkpoints);
+    await ensureDurableDir(this.fs, this.paths.tmp);
+    await ensureDurableDir(this.fs, this.paths.checkpoints);
     const tmp = join(this.paths.tmp, `.tmp-ckpt-${process.pid}-${randomBytes(4).toString("hex")}`);
     const f = await this.fs.open(tmp, "wx");
     try {
@@ -229,8 +229,8 @@ export class Journal extends JournalCore {
     report.floor_seq = floor;
     report.kept_checkpoints = verified.slice(0, 2).map((c) => c.name);
     await this.underLock(async (lock) => {
-      await ensureDir(this.fs, this.paths.archiveSegments);
-      await ensureDir(this.fs, this.paths.archiveCheckpoints);
+      await ensureDurableDir(this.fs, this.paths.archiveSegments);
+      await ensureDurableDir(this.fs, this.paths.archiveCheckpoints);
       const segs = await listSegments(this.fs, this.paths.segments);
       for (const s of segs.slice(0, -1)) {
         const size = (await this.fs.stat(s.path)).size;
@@ -319,7 +319,7 @@ export class Journal extends JournalCore {
     }
     // Write the rebuild into a temporary directory in checkpoint format and read it back.
     const tmpDir = join(this.paths.tmp, `verify-${process.pid}-${randomBytes(4).toString("hex")}`);
-    await ensureDir(this.fs, tmpDir);
+    await ensureDurableDir(this.fs, tmpDir);
     const rebuiltPath = join(tmpDir, "rebuilt.ndjson");
     try {
       await publishFile(rebuiltPath, encodeCheckpoint(map, { store_id: this.storeId ?? "unknown", head_seq: scan.headSeq, head_chain: ZERO_CHAIN, created_at: new Date().toISOString() }), {
@@ -440,7 +440,7 @@ export class Journal extends JournalCore {
   async putBlob(data: Uint8Array): Promise<{ sha256: string; bytes: number }> {
     const sha256 = createHash("sha256").update(data).digest("hex");
     const dir = join(this.paths.blobs, sha256.slice(0, 2));
-    await ensureDir(this.fs, dir);
+    await ensureDurableDir(this.fs, dir);
     await publishFile(join(dir, sha256), data, { fs: this.fs, mode: "no-clobber", durability: "always" });
     return { sha256, bytes: data.byteLength };
   }

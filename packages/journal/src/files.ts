@@ -2,7 +2,7 @@
  * Where the journal's files are and how they are read (all reads and writes go through the
  * @snap/fs seam). Layout: FORMAT.md "Directory layout".
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type FsSeam, isCode } from "@snap/fs";
 import { parseCheckpointName, parseSegmentName } from "./format.js";
 import { splitFrames, type DecodedRecord } from "./decode.js";
@@ -120,4 +120,26 @@ export async function exists(fs: FsSeam, path: string): Promise<boolean> {
 
 export async function ensureDir(fs: FsSeam, path: string): Promise<void> {
   await fs.mkdir(path, { recursive: true });
+}
+
+/**
+ * Creates `path` (and missing parents) so that it survives power loss: each new directory's
+ * parent is fsynced after the mkdir.
+ */
+export async function ensureDurableDir(fs: FsSeam, path: string): Promise<void> {
+  try {
+    await fs.stat(path);
+    return;
+  } catch (err) {
+    if (!isCode(err, "ENOENT")) throw err;
+  }
+  const parent = dirname(path);
+  if (parent !== path) await ensureDurableDir(fs, parent);
+  try {
+    await fs.mkdir(path);
+  } catch (err) {
+    if (!isCode(err, "EEXIST")) throw err;
+    return;
+  }
+  await fs.syncDir(parent);
 }

@@ -26,7 +26,7 @@ import {
   segmentName,
   seqRepairRecord,
 } from "./format.js";
-import { ensureDir, journalPaths, listSegments, readHeader, readRange, readWhole, type JournalPaths, type SegmentEntry } from "./files.js";
+import { ensureDurableDir, journalPaths, listSegments, readHeader, readRange, readWhole, type JournalPaths, type SegmentEntry } from "./files.js";
 import { HoldMutex } from "./mutex.js";
 import { appendInputSchema, journalMetaDefinition, type AppendInput, type JournalMeta, type RecoveryReport } from "./schema.js";
 import { interpretWindow, readTail, type TailFragment } from "./tail.js";
@@ -176,7 +176,7 @@ export class JournalCore {
   // ---- open ---------------------------------------------------------------------------------
 
   async open(): Promise<void> {
-    await ensureDir(this.fs, this.paths.segments);
+    await ensureDurableDir(this.fs, this.paths.segments);
     const report: RecoveryReport = {
       type: "journal_recovery_report",
       schema_version: 1,

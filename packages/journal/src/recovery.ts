@@ -13,7 +13,7 @@ import { SnapError, type ErrorCode } from "@snap/schema";
 import type { Anomaly } from "./decode.js";
 import { fullScan } from "./doctor.js";
 import { indexName } from "./format.js";
-import { ensureDir, exists, readRange } from "./files.js";
+import { ensureDurableDir, exists, readRange } from "./files.js";
 import type { JournalCore } from "./journal.js";
 import type { RecoveryReport } from "./schema.js";
 
@@ -75,7 +75,7 @@ export async function runRecovery(core: JournalCore, report: RecoveryReport): Pr
   try {
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const qdir = join(core.paths.quarantine, stamp);
-    await ensureDir(core.fs, qdir);
+    await ensureDurableDir(core.fs, qdir);
     const quarantined: string[] = [];
     let cutSegment = firstCut.segment;
     let cutAt = 0;

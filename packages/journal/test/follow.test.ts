@@ -68,12 +68,14 @@ describe("follow()", () => {
     // No silent hole: consecutive seqs, except exactly across the gap marker.
     let prev = 5;
     for (const x of rest) {
-      if ("gap" in x) {
-        expect(x.fromSeq).toBe(prev + 1);
-        prev = x.oldestSeq - 1;
+      if ("gap" in x && x.gap === true) {
+        const g = x as JournalGap;
+        expect(g.fromSeq).toBe(prev + 1);
+        prev = g.oldestSeq - 1;
       } else {
-        expect(x.seq).toBe(prev + 1);
-        prev = x.seq;
+        const r = x as JournalRecord;
+        expect(r.seq).toBe(prev + 1);
+        prev = r.seq;
       }
     }
     expect(gap).toBeDefined();
