@@ -28,11 +28,12 @@ export interface Store {
 /** A store layout like snap's: <dir>/HEAD, <dir>/refs, <dir>/journal, the store lock <dir>/lock. */
 export async function openStore(
   dir: string,
-  options: { fs?: FsSeam; recover?: boolean; lockTimeoutMs?: number } = {},
+  options: { fs?: FsSeam; recover?: boolean; lockTimeoutMs?: number; lockStaleMs?: number } = {},
 ): Promise<Store> {
   const jopts: Parameters<typeof openJournal>[0] = { dir: join(dir, "journal"), lockPath: join(dir, "lock") };
   if (options.fs) jopts.fs = options.fs;
   if (options.lockTimeoutMs !== undefined) jopts.lockTimeoutMs = options.lockTimeoutMs;
+  if (options.lockStaleMs !== undefined) jopts.lockStaleMs = options.lockStaleMs;
   const journal = await openJournal(jopts);
   const ropts: Parameters<typeof openRefs>[0] = { dir, journal };
   if (options.fs) ropts.fs = options.fs;
