@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { canonicalBytes, artifactDefinition, isSnapError, type ErrorCode } from "@snap/schema";
+import { artifactDefinition, canonicalBytes, isSnapError, parseVersioned, verifyReportSchema, type ErrorCode } from "@snap/schema";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CorruptObjectEvent, ObjectStore, OpenObjectStoreOptions } from "../src/index.js";
 
@@ -313,6 +313,7 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       expect(result.corrupt).toEqual([oids[3], big.oid].sort());
       expect(result.corruptObjects.find((c) => c.oid === oids[3])?.actual_oid).toBe(sha256("x"));
       expect(result.report).toMatchObject({ type: "verify_report", schema_version: 1, ok: false, objects_checked: 51 });
+      expect(parseVersioned(verifyReportSchema, result.report)).toEqual(result.report); // a valid --json document
       expect(progress.length).toBe(51);
       expect(progress[50]).toBe(51);
       expect(events.filter((e) => e.during === "verify").length).toBe(2);
