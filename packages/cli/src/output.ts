@@ -3,6 +3,7 @@
  * errors go to stderr. With `--json`, stdout carries exactly one JSON document (streams such
  * as `journal follow --json` print one document per line) and nothing else.
  */
+import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { createColors, type Colors } from "./format.js";
 import { Progress } from "./progress.js";
@@ -66,6 +67,15 @@ export class Output {
   raw(bytes: Uint8Array | string): void {
     this.clearProgress();
     this.streams.stdout.write(bytes);
+  }
+
+  /** Stream bytes to stdout with backpressure (`snap cat`). */
+  async pipeRaw(stream: NodeJS.ReadableStream | AsyncIterable<Uint8Array | string>): Promise<void> {
+    this.clearProgress();
+    const stdout = this.streams.stdout;
+    for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
+      if (!stdout.write(chunk)) await once(stdout, "drain");
+    }
   }
 
   /** The one --json document. */

@@ -3,7 +3,8 @@
  * `type` and a `schema_version`), declared with @snap/schema's defineRecord so they can move
  * into @snap/schema unchanged. Like @snap/schema's reports, outputs let unknown fields
  * through (z.object, not strict), so an older reader can read a newer snap's output.
- * Failures print @snap/schema's `cli_error`; `snap fsck --json` prints its `fsck_report`.
+ * Failures print @snap/schema's `cli_error`; `snap fsck --json` prints its `fsck_report`,
+ * `snap gc --json` @snap/snapshots' `gc_report`.
  *
  * `scripts/write-json-schema.mjs` writes json-schema/<type>.schema.json for each at build time.
  */
@@ -25,7 +26,9 @@ import {
   verifyReportDefinition as journalVerifyReportDefinition,
 } from "@snap/journal";
 
-export { journalDoctorReportDefinition, journalVerifyReportDefinition, journalStatsReportDefinition };
+import { gcReportDefinition } from "@snap/snapshots";
+
+export { journalDoctorReportDefinition, journalVerifyReportDefinition, journalStatsReportDefinition, gcReportDefinition };
 
 const O1 = "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb";
 const O2 = "3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d";
@@ -255,9 +258,11 @@ export const commitResultDefinition = defineRecord({
     parent_snapshot_oids: z.array(oidSchema),
     /** Number of artifacts (files) in the snapshot. */
     artifacts: count,
-    bytes: count,
+    /** Files read and hashed (the rest were unchanged according to the stat cache). */
+    hashed: count,
     /** Objects this commit wrote that were not already in the store. */
     new_objects: count,
+    skipped_symlinks: z.array(z.string()),
   }),
   example: {
     type: "commit_result",
@@ -270,8 +275,9 @@ export const commitResultDefinition = defineRecord({
     run_id: "2026-11-22T02-31-00Z-7f3a",
     parent_snapshot_oids: [O3],
     artifacts: 12,
-    bytes: 48211,
+    hashed: 1,
     new_objects: 3,
+    skipped_symlinks: [],
   },
 });
 
@@ -330,7 +336,6 @@ export const showResultDefinition = defineRecord({
     pipeline_fingerprint: z.string(),
     root_tree_oid: oidSchema,
     artifacts: count,
-    bytes: count,
     projections: z.record(z.string(), z.object({ adapter: z.string(), input_artifacts: z.array(z.string()) }).loose()),
   }),
   example: {
@@ -341,7 +346,6 @@ export const showResultDefinition = defineRecord({
     pipeline_fingerprint: O3,
     root_tree_oid: O2,
     artifacts: 2,
-    bytes: 100,
     projections: { site: { adapter: "files", input_artifacts: ["index.html"] } },
   },
 });
@@ -489,39 +493,24 @@ export const tagResultDefinition = defineRecord({
   example: { type: "tag_result", schema_version: 1, ref: "refs/tags/v1", snapshot_oid: O1 },
 });
 
-export const gcReportDefinition = defineRecord({
-  name: "gc_report",
-  version: 1,
-  description: "snap gc --json: what was (or, with --dry-run, would be) reclaimed: run refs pruned by the retention policy and unreachable objects past the grace period.",
-  schema: z.object({
-    ...recordHeader("gc_report", 1),
-    dry_run: z.boolean(),
-    objects_checked: count,
-    objects_reachable: count,
-    objects_reclaimed: count,
-    bytes_reclaimed: count,
-    runs_pruned: z.array(z.string()),
-  }),
-  example: { type: "gc_report", schema_version: 1, dry_run: true, objects_checked: 120, objects_reachable: 100, objects_reclaimed: 20, bytes_reclaimed: 4096, runs_pruned: ["refs/runs/main/r1"] },
-});
-
 export const doctorReportDefinition = defineRecord({
   name: "doctor_report",
   version: 1,
-  description: "snap doctor --json: the store's health checks (config, lock, journal, refs, staging debris), each ok or with a finding.",
+  description: "snap doctor --json: the store's health checks (config, lock, journal, refs, pending releases, staging debris), each ok, a warning or an error.",
   schema: z.object({
     ...recordHeader("doctor_report", 1),
     store: z.string().min(1),
     ok: z.boolean(),
-    checks: z.array(z.object({ name: z.string().min(1), ok: z.boolean(), detail: z.string(), data: jsonObjectSchema.optional() })),
+    /** ok is false exactly when a check has status "error" (exit 4). */
+    checks: z.array(z.object({ name: z.string().min(1), status: z.enum(["ok", "warning", "error"]), detail: z.string(), data: jsonObjectSchema.optional() })),
   }),
-  example: { type: "doctor_report", schema_version: 1, store: "/work/site/.snap", ok: true, checks: [{ name: "config", ok: true, detail: "format_version 1" }] },
+  example: { type: "doctor_report", schema_version: 1, store: "/work/site/.snap", ok: true, checks: [{ name: "config", status: "ok", detail: "format_version 1" }] },
 });
 
 /**
  * Every --json output this CLI prints. fsck_report and cli_error come from @snap/schema;
  * journal_doctor_report, journal_verify_report and journal_stats_report are @snap/journal's
- * own reports, printed as the journal returns them.
+ * own reports and gc_report is @snap/snapshots', printed as those packages return them.
  */
 export const OUTPUT_DEFINITIONS: readonly RecordDefinition[] = [
   cliVersionDefinition,
