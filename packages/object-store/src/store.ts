@@ -176,11 +176,16 @@ class ContentAddressedStore implements ObjectStore {
     this.onCorrupt?.({ oid, actualOid, during, repaired });
   }
 
-  /** Re-hashes an existing object before a put trusts it. */
-  private async checkExisting(oid: string, sizeHint: number): Promise<{ state: Intact; actual?: string }> {
+  /**
+   * Re-hashes an existing object before a put trusts it: buffered when small, streamed when
+   * large (a corrupt object can be any size, whatever the size of the good bytes).
+   */
+  private async checkExisting(oid: string): Promise<{ state: Intact; actual?: string }> {
     try {
+      const info = await this.backend.stat(oid);
+      if (info === undefined) return { state: "vanished" };
       let actual: string;
-      if (sizeHint <= BUFFERED_CHECK_MAX) {
+      if (info.size <= BUFFERED_CHECK_MAX) {
         actual = oidOf(await this.backend.read(oid));
       } else {
         const hasher = createOidHasher();
@@ -195,8 +200,8 @@ class ContentAddressedStore implements ObjectStore {
   }
 
   /** After a no-clobber publish found the name taken: trust, or repair, the existing object. */
-  private async settleExisting(oid: string, size: number, replace: () => Promise<PublishOutcome>): Promise<PutResult | undefined> {
-    const check = await this.checkExisting(oid, size);
+  private async settleExisting(oid: string, replace: () => Promise<PublishOutcome>): Promise<PutResult | undefined> {
+    const check = await this.checkExisting(oid);
     if (check.state === "vanished") return undefined; // removed meanwhile: publish again
     if (check.state === "intact") {
       try {
@@ -228,7 +233,7 @@ class ContentAddressedStore implements ObjectStore {
         this.counters.created++;
         return { oid, created: true, repaired: false };
       }
-      const settled = await this.settleExisting(oid, data.byteLength, () => this.backend.write(oid, data, "replace"));
+      const settled = await this.settleExisting(oid, () => this.backend.write(oid, data, "replace"));
       if (settled) return settled;
       if (attempt >= 3) throw new SnapError("internal", `object ${oid} keeps vanishing while it is written`, { data: { oid } });
     }
@@ -285,7 +290,7 @@ class ContentAddressedStore implements ObjectStore {
           this.counters.created++;
           return { oid, size, created: true, repaired: false };
         }
-        const settled = await this.settleExisting(oid, size, () => staged.commit(oid, "replace"));
+        const settled = await this.settleExisting(oid, () => staged.commit(oid, "replace"));
         if (settled) {
           await staged.abort(); // no-op after a repair's commit
           return { ...settled, size };
