@@ -47,7 +47,15 @@ export async function initStore(options: InitStoreOptions): Promise<StoreConfig>
     store_id: randomUUID(),
     created_at: new Date().toISOString(),
   };
-  await publishFile(join(dir, "HEAD"), Buffer.from(`ref: refs/heads/${options.defaultPipeline ?? "main"}\n`), { mode: "no-clobber" });
+  // HEAD goes through @snap/refs (journaled like every ref change).
+  const refs = await openSnapRefs(dir, { storeId: config.store_id });
+  try {
+    if ((await refs.readSymbolic("HEAD")) === undefined) {
+      await refs.refs.setSymbolic("HEAD", `refs/heads/${options.defaultPipeline ?? "main"}`, { expect: "absent", reason: "init" });
+    }
+  } finally {
+    await refs.close();
+  }
   // Commit point: config.json appearing makes the directory a store.
   const result = await publishFile(configPath, Buffer.from(`${JSON.stringify(config)}\n`), { mode: "no-clobber" });
   if (result === "exists") throw new SnapError("store_exists", `a snap store already exists at ${dir}`, { data: { dir } });
@@ -79,8 +87,8 @@ export interface OpenSnapshotStoreOptions {
   fsync?: "always" | "batch" | "never";
   /** Wraps the object store (tests count reads and writes through this). */
   wrapObjects?: (store: ObjectStore) => ObjectIO;
-  /** Use the built-in file refs backend even when @snap/refs is available. */
-  builtinRefs?: boolean;
+  /** Journal durability for ref transactions (default "sync": fdatasync before a commit returns). */
+  refsDurability?: "sync" | "group" | "none";
 }
 
 /** What every part of the snapshot store shares. */
@@ -100,7 +108,9 @@ export async function openContext(options: OpenSnapshotStoreOptions): Promise<St
   for (const d of STORE_DIRS) await nodeFs.mkdir(join(dir, d), { recursive: true });
   const objects = await openObjectStore({ dir: join(dir, "objects"), fsync: options.fsync ?? "always" });
   const io = options.wrapObjects ? options.wrapObjects(objects) : objects;
-  const refs = await openSnapRefs(dir, { preferBuiltin: options.builtinRefs === true });
+  const refsOptions: { storeId: string; durability?: "sync" | "group" | "none" } = { storeId: config.store_id };
+  if (options.refsDurability !== undefined) refsOptions.durability = options.refsDurability;
+  const refs = await openSnapRefs(dir, refsOptions);
   return { dir, config, objects, io, refs, lockPath: join(dir, "snapshots.lock") };
 }
 

@@ -99,12 +99,13 @@ describe("fsck", () => {
     const res = await build(fx.store, { "d/a": "hello world" });
     const view = await fx.store.view(res.snapshotOid);
     const art = await view.artifact("d/a");
-    const subtree = (await fx.store.context.objects.getObject<{ type: string; entries: { oid: string }[] }>(res.rootOid)).entries[0]?.oid as string;
+    const subtree = (await fx.store.context.objects.getObject<{ type: string; schema_version: number; entries: { oid: string }[] }>(res.rootOid)).entries[0]?.oid as string;
     for (const oid of [art.content_oid, art.oid, subtree, res.rootOid, res.manifestOid, res.snapshotOid]) {
       const p = objectPath(join(fx.dir, "objects"), oid);
       const orig = await readFile(p);
       const flipped = Buffer.from(orig);
-      flipped[Math.floor(flipped.length / 2)] ^= 0x01;
+      const at = Math.floor(flipped.length / 2);
+      flipped[at] = (flipped[at] as number) ^ 0x01;
       await chmod(p, 0o644);
       await writeFile(p, flipped);
       const r = await fx.store.fsck();
