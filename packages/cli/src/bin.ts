@@ -3,18 +3,34 @@
  * stops before its next commit point, leaves the store consistent and exits 130. A second
  * signal exits at once (the store's crash safety covers that too).
  */
-import { runCli, EXIT } from "./main.js";
+import { SnapError } from "@snap/schema";
+import { runCli, EXIT, reportError, scanGlobals } from "./main.js";
+import { Output } from "./output.js";
 
+const argv = process.argv.slice(2);
 const controller = new AbortController();
 let signals = 0;
+let abortable = false;
+
+/** Report the interruption (one JSON document with --json) and exit 130 now. */
+function exitInterrupted(signal: NodeJS.Signals): never {
+  const globals = scanGlobals(argv);
+  const out = new Output(process, { json: globals.json, quiet: globals.quiet, color: globals.color, debug: false, env: process.env });
+  const err = new SnapError("interrupted", `interrupted by ${signal}`, {
+    hint: "nothing after the last commit point was written and the next snap command recovers the rest; run the command again (`snap fsck` checks the store)",
+    data: { signal },
+  });
+  reportError(out, err, EXIT.interrupted);
+  process.exit(EXIT.interrupted);
+}
+
 const onSignal = (signal: NodeJS.Signals): void => {
   signals++;
-  if (signals === 1) {
+  if (signals === 1 && abortable) {
     controller.abort(new Error(`received ${signal}`));
     return;
   }
-  process.stderr.write(`\nsnap: second ${signal}, exiting now\n`);
-  process.exit(EXIT.interrupted);
+  exitInterrupted(signal);
 };
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
@@ -31,6 +47,9 @@ runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   signal: controller.signal,
+  onCommand: (info) => {
+    abortable = info.abortable;
+  },
 }).then(
   (code) => {
     process.exitCode = code;

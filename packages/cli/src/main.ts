@@ -19,6 +19,8 @@ export interface CliIo extends OutputStreams {
   cwd: string;
   /** Aborted on SIGINT/SIGTERM by the binary. */
   signal?: AbortSignal;
+  /** Told which command is about to run (the binary decides how SIGINT ends it). */
+  onCommand?(info: { path: string; abortable: boolean }): void;
 }
 
 /** The global flags, read before commander so that even its usage errors honour --json. */
@@ -50,7 +52,7 @@ function exitCodeOf(err: unknown): number {
   return EXIT.failure;
 }
 
-function reportError(out: Output, err: unknown, exitCode: number): number {
+export function reportError(out: Output, err: unknown, exitCode: number): number {
   if (out.json) {
     if (!out.documentWritten) out.document(cliErrorOf(err));
   } else {
@@ -83,7 +85,8 @@ function emit(out: Output, result: Outcome): void {
   }
 }
 
-function interruptedError(): SnapError {
+/** The error a command interrupted by a signal reports. */
+export function interruptedError(): SnapError {
   return new SnapError("interrupted", "interrupted by a signal before the operation's commit point", {
     hint: "nothing after the last commit point was written; run the command again",
   });
@@ -112,6 +115,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       color: opts.color !== false,
     };
     const ctx = createContext({ globals: parsedGlobals, out, signal, cwd: io.cwd, env: io.env, stdin: io.stdin });
+    io.onCommand?.({ path: commandPathOf(program, argv), abortable: spec.abortable === true });
     let result: HandlerResult;
     try {
       if (signal.aborted) throw interruptedError();
@@ -138,8 +142,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     void cmd;
   };
+  // eslint-disable-next-line prefer-const
+  let program: Command;
 
-  const program = createProgram(COMMANDS, dispatch, {
+  program = createProgram(COMMANDS, dispatch, {
     writeOut: (s) => io.stdout.write(globals.json ? "" : s),
     writeErr: (s) => io.stderr.write(s),
   });

@@ -22,6 +22,13 @@ export interface CommandSpec {
   /** [command line, what it does]: at least one per command. */
   examples: [string, string][];
   run(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<HandlerResult>;
+  /**
+   * True when `run` stops promptly once ctx.signal aborts (journal readers, follow). Otherwise
+   * SIGINT ends the process at once with exit 130, as a crash would: every snap package is
+   * crash-safe (writes commit by one atomic step; the next open recovers; a dead lock holder is
+   * taken over), so nothing half-written is ever seen, and waiting would only delay the user.
+   */
+  abortable?: boolean;
 }
 
 export interface CommandGroup {

@@ -207,6 +207,7 @@ const show: CommandSpec = {
 
 const ls: CommandSpec = {
   usage: "ls <rev> [prefix]",
+  abortable: true,
   summary: "the artifacts of a snapshot (under a label prefix)",
   options(cmd) {
     cmd.option("-l, --long", "also show each artifact's content oid and type");

@@ -148,6 +148,7 @@ const append: CommandSpec = {
 
 const read: CommandSpec = {
   usage: "read",
+  abortable: true,
   summary: "print records from a seq on",
   options(cmd) {
     cmd.addOption(new Option("--from <seq>", "first seq").argParser(seqOption).default(1));
@@ -196,6 +197,7 @@ const read: CommandSpec = {
 
 const follow: CommandSpec = {
   usage: "follow",
+  abortable: true,
   summary: "print records as they are appended (until Ctrl-C)",
   description:
     "Print records from a seq on, then wait for new ones, across segment rolls, until Ctrl-C\n" +
@@ -372,6 +374,7 @@ const verify: CommandSpec = {
 
 const dump: CommandSpec = {
   usage: "dump",
+  abortable: true,
   summary: "print every frame of every segment with its crc and chain status",
   options(cmd) {
     cmd.option("--archive", "include archived segments");

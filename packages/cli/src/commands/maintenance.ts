@@ -163,6 +163,17 @@ const doctor: CommandSpec = {
         ? { name: "staging", status: "ok", detail: "tmp/ is empty" }
         : { name: "staging", status: "warning", detail: `${plural(debris.length, "entry", "entries")} in tmp/ (left by interrupted writes; gc leaves live ones alone)` },
     );
+    let leases: string[] = [];
+    try {
+      leases = readdirSync(join(dir, "leases")).filter((n) => n.endsWith(".json"));
+    } catch {
+      leases = [];
+    }
+    checks.push(
+      leases.length === 0
+        ? { name: "leases", status: "ok", detail: "no build in flight" }
+        : { name: "leases", status: "ok", detail: `${plural(leases.length, "build lease")} (in-flight or interrupted builds; gc keeps their objects and removes stale leases)` },
+    );
     const ok = checks.every((c) => c.status !== "error");
     const doc: Doc<typeof doctorReportDefinition> = { type: "doctor_report", schema_version: 1, store: dir, ok, checks };
     return outcome(
