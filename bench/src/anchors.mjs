@@ -3,7 +3,8 @@
  * same run as the rows compared against them. Each anchor is measured at most once per run
  * (memoized by the runner's context) and appears in the results as a row with `anchor: null`.
  *
- * Every anchor reports a rate (higher is faster). The bare loops are deliberately minimal
+ * Anchors are sampled round-robin with the snap rows that first ask for them (see
+ * context.mjs `measureWith`). Every anchor reports a rate (higher is faster). The bare loops are deliberately minimal
  * (synchronous node:fs, no hashing, no fan-out directories): they are the ceiling of what any
  * store could reach on this disk, not a competitor.
  */
@@ -42,31 +43,38 @@ function writeFilesTmpRename(dir, buffers, { fsync }) {
   return names;
 }
 
-/** @type {Record<string, {name: string, unit: string, measure: (ctx) => Promise<number>}>} */
+/**
+ * Each anchor: `name` (its row name), `unit`, `work` per sample, optional `warmup`, and
+ * `prepare(ctx)` returning a sampler `{ setup?, run, teardown?, dispose? }` (see measure.mjs;
+ * `dispose` runs once after all samples: checks and cleanup outside the clock). A derived
+ * anchor has `derive: { from: [ids], combine(values) }` instead.
+ */
 export const ANCHORS = {
   sha256: {
     name: `sha256 (node:crypto) over ${LARGE_STREAM.label}`,
     unit: "MiB/s",
-    async measure(ctx) {
+    work: LARGE_STREAM_MIB,
+    warmup: 1,
+    prepare(ctx) {
       const chunks = ctx.data.largeChunks();
-      return ctx.measureRate("sha256", LARGE_STREAM_MIB, {
-        warmup: 1,
+      return {
         run() {
           const hash = createHash("sha256");
           for (const chunk of chunks) hash.update(chunk);
           hash.digest();
         },
-      });
+      };
     },
   },
 
   seq_write_fsync: {
     name: `sequential write+fsync ${LARGE_STREAM.label} (1 MiB writes)`,
     unit: "MiB/s",
-    async measure(ctx) {
+    work: LARGE_STREAM_MIB,
+    warmup: 1,
+    prepare(ctx) {
       const chunks = ctx.data.largeChunks();
-      return ctx.measureRate("sequential write+fsync", LARGE_STREAM_MIB, {
-        warmup: 1,
+      return {
         setup: async () => path.join(await ctx.freshDir("seqwrite"), "blob"),
         async run(file) {
           const fh = await fsp.open(file, "w");
@@ -75,7 +83,7 @@ export const ANCHORS = {
           await fh.close();
         },
         teardown: (file) => ctx.removeDir(path.dirname(file)),
-      });
+      };
     },
   },
 
@@ -83,63 +91,65 @@ export const ANCHORS = {
   large_put_ceiling: {
     name: "min(sha256, sequential write+fsync)",
     unit: "MiB/s",
-    async measure(ctx) {
-      const [sha, disk] = [await ctx.anchor("sha256"), await ctx.anchor("seq_write_fsync")];
-      return Math.min(sha.value, disk.value);
-    },
+    derive: { from: ["sha256", "seq_write_fsync"], combine: (values) => Math.min(...values) },
   },
 
   tmp_rename: {
     name: `bare tmp+rename ${SMALL_OBJECTS.label} (sync, no fsync)`,
     unit: "objects/s",
-    async measure(ctx) {
+    work: SMALL_OBJECTS.count,
+    prepare(ctx) {
       const buffers = ctx.data.smallObjects();
-      return ctx.measureRate("bare tmp+rename", buffers.length, {
+      return {
         setup: () => ctx.freshDir("tmprename"),
         run: (dir) => writeFilesTmpRename(dir, buffers, { fsync: false }),
         teardown: (dir) => ctx.removeDir(dir),
-      });
+      };
     },
   },
 
   tmp_fsync_rename: {
     name: `bare tmp+fsync+rename ${FSYNC_FILES.label} (sync, fsync per file)`,
     unit: "objects/s",
-    async measure(ctx) {
+    work: FSYNC_FILES.count,
+    prepare(ctx) {
       const buffers = ctx.data.smallObjects().slice(0, FSYNC_FILES.count);
-      return ctx.measureRate("bare tmp+fsync+rename", buffers.length, {
+      return {
         setup: () => ctx.freshDir("tmpfsync"),
         run: (dir) => writeFilesTmpRename(dir, buffers, { fsync: true }),
         teardown: (dir) => ctx.removeDir(dir),
-      });
+      };
     },
   },
 
   read_loop: {
     name: `bare read ${SMALL_OBJECTS.label} (sync readFileSync, no verify)`,
     unit: "objects/s",
-    async measure(ctx) {
+    work: SMALL_OBJECTS.count,
+    async prepare(ctx) {
       const buffers = ctx.data.smallObjects();
       const dir = await ctx.freshDir("readloop");
       const files = writeFilesTmpRename(dir, buffers, { fsync: false }).map((name) => path.join(dir, name));
-      assertSameBytes("bare read", fs.readFileSync(files[files.length - 1]), buffers[buffers.length - 1]);
-      const value = await ctx.measureRate("bare read", files.length, {
+      return {
         run() {
           for (const file of files) fs.readFileSync(file);
         },
-      });
-      await ctx.removeDir(dir);
-      return value;
+        async dispose() {
+          assertSameBytes("bare read", fs.readFileSync(files[files.length - 1]), buffers[buffers.length - 1]);
+          await ctx.removeDir(dir);
+        },
+      };
     },
   },
 
   append_fdatasync: {
     name: `append+fdatasync ${APPEND_RECORDS.label} (sync)`,
     unit: "records/s",
-    async measure(ctx) {
+    work: APPEND_RECORDS.count,
+    prepare(ctx) {
       const record = Buffer.alloc(APPEND_RECORDS.size, 0x61);
       record[record.length - 1] = 0x0a;
-      return ctx.measureRate("append+fdatasync", APPEND_RECORDS.count, {
+      return {
         setup: async () => path.join(await ctx.freshDir("append"), "log"),
         run(file) {
           const fd = fs.openSync(file, "a");
@@ -150,50 +160,54 @@ export const ANCHORS = {
           fs.closeSync(fd);
         },
         teardown: (file) => ctx.removeDir(path.dirname(file)),
-      });
+      };
     },
   },
 
   cacache_put: {
     name: `cacache.put ${SMALL_OBJECTS.label}`,
     unit: "objects/s",
-    async measure(ctx) {
+    work: SMALL_OBJECTS.count,
+    prepare(ctx) {
       const buffers = ctx.data.smallObjects();
-      return ctx.measureRate("cacache.put", buffers.length, {
+      return {
         setup: () => ctx.freshDir("cacache-put"),
         async run(cache) {
           for (let i = 0; i < buffers.length; i++) await cacache.put(cache, `k${i}`, buffers[i]);
         },
         teardown: (cache) => ctx.removeDir(cache),
-      });
+      };
     },
   },
 
   cacache_get: {
     name: `cacache.get ${SMALL_OBJECTS.label} (verified)`,
     unit: "objects/s",
-    async measure(ctx) {
+    work: SMALL_OBJECTS.count,
+    async prepare(ctx) {
       const buffers = ctx.data.smallObjects();
       const cache = await ctx.freshDir("cacache-get");
       for (let i = 0; i < buffers.length; i++) await cacache.put(cache, `k${i}`, buffers[i]);
-      // cacache.get checks the content against the index entry's integrity (ssri) by default.
-      const value = await ctx.measureRate("cacache.get", buffers.length, {
+      return {
+        // cacache.get checks the content against the index entry's integrity (ssri) by default.
         async run() {
           for (let i = 0; i < buffers.length; i++) await cacache.get(cache, `k${i}`);
         },
-      });
-      assertSameBytes("cacache.get", (await cacache.get(cache, "k0")).data, buffers[0]);
-      await ctx.removeDir(cache);
-      return value;
+        async dispose() {
+          assertSameBytes("cacache.get", (await cacache.get(cache, "k0")).data, buffers[0]);
+          await ctx.removeDir(cache);
+        },
+      };
     },
   },
 
   isogit_write_blob: {
     name: `isomorphic-git writeBlob ${SMALL_OBJECTS.label}`,
     unit: "objects/s",
-    async measure(ctx) {
+    work: SMALL_OBJECTS.count,
+    prepare(ctx) {
       const buffers = ctx.data.smallObjects();
-      return ctx.measureRate("isomorphic-git writeBlob", buffers.length, {
+      return {
         async setup() {
           const dir = await ctx.freshDir("isogit-write");
           await git.init({ fs, dir });
@@ -203,28 +217,30 @@ export const ANCHORS = {
           for (const blob of buffers) await git.writeBlob({ fs, dir, blob });
         },
         teardown: (dir) => ctx.removeDir(dir),
-      });
+      };
     },
   },
 
   isogit_read_blob: {
     name: `isomorphic-git readBlob ${SMALL_OBJECTS.label} (sha1 verified)`,
     unit: "objects/s",
-    async measure(ctx) {
+    work: SMALL_OBJECTS.count,
+    async prepare(ctx) {
       const buffers = ctx.data.smallObjects();
       const dir = await ctx.freshDir("isogit-read");
       await git.init({ fs, dir });
       const oids = [];
       for (const blob of buffers) oids.push(await git.writeBlob({ fs, dir, blob }));
-      // readBlob inflates the loose object and checks its sha1 against the oid.
-      const value = await ctx.measureRate("isomorphic-git readBlob", oids.length, {
+      return {
+        // readBlob inflates the loose object and checks its sha1 against the oid.
         async run() {
           for (const oid of oids) await git.readBlob({ fs, dir, oid });
         },
-      });
-      assertSameBytes("isomorphic-git readBlob", (await git.readBlob({ fs, dir, oid: oids[0] })).blob, buffers[0]);
-      await ctx.removeDir(dir);
-      return value;
+        async dispose() {
+          assertSameBytes("isomorphic-git readBlob", (await git.readBlob({ fs, dir, oid: oids[0] })).blob, buffers[0]);
+          await ctx.removeDir(dir);
+        },
+      };
     },
   },
 };

@@ -7,7 +7,7 @@ import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { ANCHORS } from "./anchors.mjs";
 import { createDatasets } from "./datasets.mjs";
-import { measureRate } from "./measure.mjs";
+import { measureRoundRobin } from "./measure.mjs";
 
 /** Thrown by `ctx.unavailable(reason)`: the suite cannot run here; no rows, no fake numbers. */
 export class SuiteUnavailable extends Error {
@@ -24,8 +24,39 @@ export class SuiteUnavailable extends Error {
 export const atLeast = (ratio) => ({ op: ">=", ratio });
 
 export function createContext({ repeat, tmpRoot, log }) {
-  const anchorResults = new Map(); // id -> Promise<{id, name, unit, value}>
-  const measuredAnchors = []; // in the order they finished, for the anchor rows
+  const anchorResults = new Map(); // id -> {id, name, unit, value}
+  const measuredAnchors = []; // in the order they were measured, for the anchor rows
+
+  function remember(id, value) {
+    const def = ANCHORS[id];
+    const result = { id, name: def.name, unit: def.unit, value };
+    anchorResults.set(id, result);
+    measuredAnchors.push(result);
+    return result;
+  }
+
+  /** `ids` plus the parts of derived anchors, minus those already measured in this run. */
+  function anchorsToMeasure(ids) {
+    const out = [];
+    const visit = (id) => {
+      const def = ANCHORS[id];
+      if (def === undefined) throw new Error(`unknown anchor ${JSON.stringify(id)}`);
+      if (anchorResults.has(id)) return;
+      if (def.derive) def.derive.from.forEach(visit);
+      else if (!out.includes(id)) out.push(id);
+    };
+    ids.forEach(visit);
+    return out;
+  }
+
+  function resolveDerived(ids) {
+    for (const id of ids) {
+      const def = ANCHORS[id];
+      if (anchorResults.has(id) || !def.derive) continue;
+      resolveDerived(def.derive.from);
+      remember(id, def.derive.combine(def.derive.from.map((part) => anchorResults.get(part).value)));
+    }
+  }
 
   const ctx = {
     repeat,
@@ -36,26 +67,43 @@ export function createContext({ repeat, tmpRoot, log }) {
     freshDir: (prefix) => fsp.mkdtemp(path.join(tmpRoot, `${prefix}-`)),
     removeDir: (dir) => fsp.rm(dir, { recursive: true, force: true }),
 
-    /** Median rate over `ctx.repeat` samples of `work` units; see measure.mjs. */
-    async measureRate(label, work, { warmup, setup, run, teardown }) {
-      const { value } = await measureRate({ label, repeat, warmup, work, setup, run, teardown, log });
+    /**
+     * Measure snap samplers (`{ key: { label, work, warmup?, setup?, run, teardown?, dispose? } }`)
+     * round-robin with the anchors `anchorIds` that this run has not measured yet (anchors
+     * measured earlier are reused). Returns `{ values: { key: median rate }, anchors: { id:
+     * anchor } }`; see measure.mjs for how a sample is timed.
+     */
+    async measureWith(snapSamplers, anchorIds = []) {
+      const keys = Object.keys(snapSamplers);
+      const newAnchors = anchorsToMeasure(anchorIds);
+      const anchorSamplers = [];
+      for (const id of newAnchors) {
+        const def = ANCHORS[id];
+        log(`anchor: ${def.name}`);
+        const sampler = await def.prepare(ctx);
+        anchorSamplers.push({ label: def.name, work: def.work, warmup: def.warmup, ...sampler });
+      }
+      const samplers = [...keys.map((k) => snapSamplers[k]), ...anchorSamplers];
+      const results = await measureRoundRobin(samplers, { repeat, log });
+      for (const sampler of samplers) await sampler.dispose?.();
+      newAnchors.forEach((id, i) => remember(id, results[keys.length + i].value));
+      resolveDerived(anchorIds);
+      return {
+        values: Object.fromEntries(keys.map((k, i) => [k, results[i].value])),
+        anchors: Object.fromEntries(anchorIds.map((id) => [id, anchorResults.get(id)])),
+      };
+    },
+
+    /** Median rate of one sampler (no anchor alongside). */
+    async measureRate(label, work, sampler) {
+      const [{ value }] = await measureRoundRobin([{ label, work, ...sampler }], { repeat, log });
+      await sampler.dispose?.();
       return value;
     },
 
     /** The anchor `id` of anchors.mjs, measured on first use and then reused for the run. */
-    anchor(id) {
-      const def = ANCHORS[id];
-      if (def === undefined) throw new Error(`unknown anchor ${JSON.stringify(id)}`);
-      if (!anchorResults.has(id)) {
-        const pending = (async () => {
-          log(`anchor: ${def.name}`);
-          const value = await def.measure(ctx);
-          const result = { id, name: def.name, unit: def.unit, value };
-          measuredAnchors.push(result);
-          return result;
-        })();
-        anchorResults.set(id, pending);
-      }
+    async anchor(id) {
+      if (!anchorResults.has(id)) await ctx.measureWith({}, [id]);
       return anchorResults.get(id);
     },
 

@@ -4,6 +4,7 @@
  * sample wrote) are outside the clock. A forced GC (node --expose-gc) precedes each sample so
  * one sample does not pay for the garbage of the previous one. `warmup` extra samples run first
  * and are discarded (used for the 1 GiB rows, whose first pass over fresh pages is slow).
+ * A snap row and its anchors are sampled round-robin, never one block after the other.
  */
 import { performance } from "node:perf_hooks";
 
@@ -16,25 +17,41 @@ export function median(values) {
 
 const collectGarbage = typeof globalThis.gc === "function" ? () => globalThis.gc() : () => {};
 
+/** One timed sample of a sampler: setup and teardown outside the clock; returns seconds. */
+async function timeSample({ setup, run, teardown }, i) {
+  const state = setup ? await setup(i) : undefined;
+  collectGarbage();
+  const t0 = performance.now();
+  await run(state, i);
+  const seconds = (performance.now() - t0) / 1000;
+  if (teardown) await teardown(state, i);
+  return seconds;
+}
+
 /**
- * Time `run` `repeat` times. `work` is the amount one sample processes (operations, or
- * MiB), so each sample becomes a rate `work / seconds`; the result is the median rate and the
- * samples. `label` goes to the progress log on stderr.
+ * Measure several samplers ROUND-ROBIN: sample 1 of each, then sample 2 of each, ... so that
+ * load arriving mid-run (this machine is shared) hits a snap row and its anchors alike
+ * instead of skewing one of them. A sampler is `{ label, work, warmup?, setup?, run,
+ * teardown? }`; `work` is what one sample processes (operations, or MiB), so each sample
+ * becomes a rate `work / seconds`. Returns `[{ value: median rate, samples }]` in input order.
  */
-export async function measureRate({ label, repeat, warmup = 0, work, setup, run, teardown, log }) {
-  const samples = [];
-  for (let i = -warmup; i < repeat; i++) {
-    const state = setup ? await setup(i) : undefined;
-    collectGarbage();
-    const t0 = performance.now();
-    await run(state, i);
-    const seconds = (performance.now() - t0) / 1000;
-    if (teardown) await teardown(state, i);
-    if (i >= 0) samples.push(work / seconds);
+export async function measureRoundRobin(samplers, { repeat, log }) {
+  const samples = samplers.map(() => []);
+  const maxWarmup = Math.max(0, ...samplers.map((s) => s.warmup ?? 0));
+  for (let i = -maxWarmup; i < repeat; i++) {
+    for (let k = 0; k < samplers.length; k++) {
+      const sampler = samplers[k];
+      if (i < -(sampler.warmup ?? 0)) continue;
+      const seconds = await timeSample(sampler, i);
+      if (i >= 0) samples[k].push(sampler.work / seconds);
+    }
   }
-  const value = median(samples);
-  log?.(`  ${label}${warmup > 0 ? ` (+${warmup} warm-up)` : ""}: median ${formatNumber(value)} (samples ${samples.map(formatNumber).join(", ")})`);
-  return { value, samples };
+  return samplers.map((sampler, k) => {
+    const value = median(samples[k]);
+    const warm = sampler.warmup ? ` (+${sampler.warmup} warm-up)` : "";
+    log?.(`  ${sampler.label}${warm}: median ${formatNumber(value)} (samples ${samples[k].map(formatNumber).join(", ")})`);
+    return { value, samples: samples[k] };
+  });
 }
 
 /** 3 significant digits, thousands grouped: 17234 -> "17,234", 0.0123 -> "0.0123". */

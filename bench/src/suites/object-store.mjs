@@ -48,8 +48,8 @@ async function loadObjectStore() {
 export async function run(ctx) {
   const { openObjectStore, reason } = await loadObjectStore();
   if (openObjectStore === undefined) {
-    // Still measure the anchors (real numbers for the machine), then report the suite as not measured.
-    for (const id of ANCHORS_USED) await ctx.anchor(id);
+    // Still measure the anchors (real numbers for this machine), then report the suite as not measured.
+    await ctx.measureWith({}, ANCHORS_USED);
     ctx.unavailable(reason);
   }
 
@@ -58,42 +58,40 @@ export async function run(ctx) {
   const rows = [];
 
   // --- puts: a fresh store per sample, so every object is new (no dedup short cut). ---
-  async function measurePut(fsync) {
-    return ctx.measureRate(`snap putBytes fsync=${fsync}`, buffers.length, {
-      async setup() {
-        const dir = await ctx.freshDir(`snap-put-${fsync}`);
-        return { dir, store: await openObjectStore({ dir, fsync }) };
-      },
-      async run({ store }) {
-        for (const data of buffers) await store.putBytes(data);
-        // One flush at the end, inside the clock: with "batch" this is where the fsyncs happen.
-        await store.flush();
-      },
-      async teardown({ dir, store }) {
-        await store.close();
-        await ctx.removeDir(dir);
-      },
-    });
-  }
-
-  const putNever = await measurePut("never");
-  const cacachePut = await ctx.anchor("cacache_put");
-  const gitWrite = await ctx.anchor("isogit_write_blob");
-  const tmpRename = await ctx.anchor("tmp_rename");
+  const putSampler = (fsync) => ({
+    label: `snap putBytes ${small} fsync=${fsync}`,
+    work: buffers.length,
+    async setup() {
+      const dir = await ctx.freshDir(`snap-put-${fsync}`);
+      return { dir, store: await openObjectStore({ dir, fsync }) };
+    },
+    async run({ store }) {
+      for (const data of buffers) await store.putBytes(data);
+      // One flush at the end, inside the clock: with "batch" this is where the fsyncs happen.
+      await store.flush();
+    },
+    async teardown({ dir, store }) {
+      await store.close();
+      await ctx.removeDir(dir);
+    },
+  });
+  const puts = await ctx.measureWith({ never: putSampler("never"), batch: putSampler("batch") }, [
+    "cacache_put",
+    "isogit_write_blob",
+    "tmp_rename",
+    "tmp_fsync_rename",
+  ]);
   const putNeverName = `put ${small}, fsync never`;
-  rows.push(
-    ctx.compare({ name: `${putNeverName} [vs cacache]`, value: putNever, unit: "objects/s", anchor: cacachePut, target: atLeast(10) }),
-    ctx.compare({ name: `${putNeverName} [vs isomorphic-git]`, value: putNever, unit: "objects/s", anchor: gitWrite }),
-    ctx.compare({ name: `${putNeverName} [vs bare tmp+rename]`, value: putNever, unit: "objects/s", anchor: tmpRename }),
-  );
-
-  const putBatch = await measurePut("batch");
-  const tmpFsyncRename = await ctx.anchor("tmp_fsync_rename");
   const putBatchName = `put ${small}, fsync batch + flush`;
+  const { never, batch } = puts.values;
+  const unit = "objects/s";
   rows.push(
-    ctx.compare({ name: `${putBatchName} [vs cacache]`, value: putBatch, unit: "objects/s", anchor: cacachePut, target: atLeast(3) }),
-    ctx.compare({ name: `${putBatchName} [vs isomorphic-git]`, value: putBatch, unit: "objects/s", anchor: gitWrite }),
-    ctx.compare({ name: `${putBatchName} [vs bare tmp+fsync+rename]`, value: putBatch, unit: "objects/s", anchor: tmpFsyncRename }),
+    ctx.compare({ name: `${putNeverName} [vs cacache]`, value: never, unit, anchor: puts.anchors.cacache_put, target: atLeast(10) }),
+    ctx.compare({ name: `${putNeverName} [vs isomorphic-git]`, value: never, unit, anchor: puts.anchors.isogit_write_blob }),
+    ctx.compare({ name: `${putNeverName} [vs bare tmp+rename]`, value: never, unit, anchor: puts.anchors.tmp_rename }),
+    ctx.compare({ name: `${putBatchName} [vs cacache]`, value: batch, unit, anchor: puts.anchors.cacache_put, target: atLeast(3) }),
+    ctx.compare({ name: `${putBatchName} [vs isomorphic-git]`, value: batch, unit, anchor: puts.anchors.isogit_write_blob }),
+    ctx.compare({ name: `${putBatchName} [vs bare tmp+fsync+rename]`, value: batch, unit, anchor: puts.anchors.tmp_fsync_rename }),
   );
 
   // --- verified get: one populated store, reopened as a reader would; warm page cache for all. ---
@@ -101,57 +99,68 @@ export async function run(ctx) {
   const writer = await openObjectStore({ dir: getDir, fsync: "never" });
   const oids = [];
   for (const data of buffers) oids.push((await writer.putBytes(data)).oid);
-  await writer.flush();
   await writer.close();
   const reader = await openObjectStore({ dir: getDir, fsync: "never" });
-  const get = await ctx.measureRate("snap getBytes (verified)", oids.length, {
-    async run() {
-      for (const oid of oids) await reader.getBytes(oid);
+  const gets = await ctx.measureWith(
+    {
+      get: {
+        label: `snap getBytes ${small} (verified)`,
+        work: oids.length,
+        async run() {
+          for (const oid of oids) await reader.getBytes(oid);
+        },
+        async dispose() {
+          assertSameBytes("snap getBytes", await reader.getBytes(oids[0]), buffers[0]);
+          assertSameBytes("snap getBytes", await reader.getBytes(oids[oids.length - 1]), buffers[buffers.length - 1]);
+          await reader.close();
+          await ctx.removeDir(getDir);
+        },
+      },
     },
-  });
-  assertSameBytes("snap getBytes", await reader.getBytes(oids[0]), buffers[0]);
-  assertSameBytes("snap getBytes", await reader.getBytes(oids[oids.length - 1]), buffers[buffers.length - 1]);
-  await reader.close();
-  await ctx.removeDir(getDir);
-
-  const cacacheGet = await ctx.anchor("cacache_get");
-  const gitRead = await ctx.anchor("isogit_read_blob");
-  const readLoop = await ctx.anchor("read_loop");
+    ["cacache_get", "isogit_read_blob", "read_loop"],
+  );
   const getName = `verified get ${small}`;
+  const get = gets.values.get;
   rows.push(
-    ctx.compare({ name: `${getName} [vs cacache]`, value: get, unit: "objects/s", anchor: cacacheGet, target: atLeast(10) }),
-    ctx.compare({ name: `${getName} [vs isomorphic-git]`, value: get, unit: "objects/s", anchor: gitRead }),
-    ctx.compare({ name: `${getName} [vs bare read]`, value: get, unit: "objects/s", anchor: readLoop }),
+    ctx.compare({ name: `${getName} [vs cacache]`, value: get, unit, anchor: gets.anchors.cacache_get, target: atLeast(10) }),
+    ctx.compare({ name: `${getName} [vs isomorphic-git]`, value: get, unit, anchor: gets.anchors.isogit_read_blob }),
+    ctx.compare({ name: `${getName} [vs bare read]`, value: get, unit, anchor: gets.anchors.read_loop }),
   );
 
   // --- 1 GiB streaming put, fsync always: must hash and write every byte. ---
   const chunks = ctx.data.largeChunks();
   const expectedSize = LARGE_STREAM.chunks * LARGE_STREAM.chunkSize;
-  const large = await ctx.measureRate("snap putStream 1 GiB", LARGE_STREAM_MIB, {
-    warmup: 1,
-    async setup() {
-      const dir = await ctx.freshDir("snap-large");
-      return { dir, store: await openObjectStore({ dir, fsync: "always" }) };
+  const large = await ctx.measureWith(
+    {
+      put: {
+        label: `snap putStream ${LARGE_STREAM.label} fsync=always`,
+        work: LARGE_STREAM_MIB,
+        warmup: 1,
+        async setup() {
+          const dir = await ctx.freshDir("snap-large");
+          return { dir, store: await openObjectStore({ dir, fsync: "always" }) };
+        },
+        async run(state) {
+          state.result = await state.store.putStream(streamOf(chunks));
+          await state.store.flush();
+        },
+        async teardown({ dir, store, result }) {
+          await store.close();
+          await ctx.removeDir(dir);
+          if (result?.size !== expectedSize) {
+            throw new Error(`snap putStream reported size ${result?.size}, expected ${expectedSize}`);
+          }
+        },
+      },
     },
-    async run(state) {
-      state.result = await state.store.putStream(streamOf(chunks));
-      await state.store.flush();
-    },
-    async teardown({ dir, store, result }) {
-      await store.close();
-      await ctx.removeDir(dir);
-      if (result?.size !== expectedSize) {
-        throw new Error(`snap putStream reported size ${result?.size}, expected ${expectedSize}`);
-      }
-    },
-  });
-  const ceiling = await ctx.anchor("large_put_ceiling");
+    ["large_put_ceiling"],
+  );
   rows.push(
     ctx.compare({
       name: `streaming put ${LARGE_STREAM.label} (1 MiB chunks), fsync always`,
-      value: large,
+      value: large.values.put,
       unit: "MiB/s",
-      anchor: ceiling,
+      anchor: large.anchors.large_put_ceiling,
       target: atLeast(0.8),
     }),
   );
