@@ -458,7 +458,16 @@ export class JournalCore {
         await this.loadTail();
         continue;
       }
-      if (size === this.active.size && !this.active.dirty) break;
+      if (size === this.active.size && !this.active.dirty) {
+        if (!this.active.sealed) break;
+        // Sealed when we last looked (perhaps by a roll in progress while we opened without
+        // the lock): the next segment may exist by now.
+        const next = (await listSegments(this.fs, this.paths.segments)).find((s) => s.firstSeq > seg.firstSeq);
+        if (next === undefined) break;
+        await this.closeFile();
+        this.active = { ...this.active, segment: next, size: 0, okEnd: 0, sealed: false, fragment: undefined, dirty: true };
+        continue;
+      }
       // Read what was appended since our last look.
       const from = Math.min(this.active.okEnd, size);
       const buf = await readRange(this.fs, seg.path, from, size);
