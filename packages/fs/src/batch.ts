@@ -42,8 +42,21 @@ export class FsyncBatch {
   /**
    * fsyncs every pending file, then every pending directory (a name is durable only once
    * its file's data is, so files go first). Commit point: the last directory fsync.
+   * Flushes run one after another: a flush called while another runs resolves only once
+   * everything added before the call is durable, never earlier.
    */
-  async flush(): Promise<{ files: number; dirs: number }> {
+  flush(): Promise<{ files: number; dirs: number }> {
+    const run = this.tail.then(() => this.flushPending());
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private tail: Promise<void> = Promise.resolve();
+
+  private async flushPending(): Promise<{ files: number; dirs: number }> {
     const files = [...this.files];
     const dirs = [...this.dirs];
     this.files = new Set();

@@ -253,6 +253,22 @@ describe("FsyncBatch through the fault seam", () => {
   });
 });
 
+describe("FsyncBatch: concurrent flushes", () => {
+  it("a flush called while another runs resolves only after the first flush's files are durable", async () => {
+    const ffs = await createFaultFs({ root: dir });
+    const batch = new FsyncBatch({ fs: ffs, concurrency: 1 });
+    for (let i = 0; i < 4; i++) await publishFile(join(dir, `f${i}`), Buffer.from(`v${i}`), { fs: ffs, durability: "batch", batch });
+    const first = batch.flush();
+    // The second flush starts while the first is still fsyncing; it has nothing of its own.
+    const second = batch.flush();
+    await second;
+    // Power loss right after the second flush resolved: the first flush's files must be durable.
+    await ffs.powerLoss();
+    expect(await finalNames(dir)).toEqual(["f0", "f1", "f2", "f3"]);
+    await first;
+  });
+});
+
 describe("appendDurable under the fault seam", () => {
   const records = Array.from({ length: 5 }, (_, i) => Buffer.from(`\n{"seq":${i},"pad":"${"x".repeat(i * 13)}"}\n`));
   const all = Buffer.concat(records);
