@@ -191,6 +191,9 @@ export class JournalCore {
     if (this.recovery !== "tolerate-tail") {
       await runRecovery(this, report);
     }
+    // meta.json before the tail: meta is written only after the data it describes is durable,
+    // so a tail read after it can only be at or past it (unless records were really lost).
+    const meta = await this.readMeta();
     await this.loadTail();
     report.tail_seq = this.active.lastSeq;
     report.created = this.active.segment === undefined;
@@ -205,7 +208,7 @@ export class JournalCore {
       }
       report.actions.push(`tail fragment (${f.class}, ${f.end - f.start} bytes at ${f.start}) will be adjudicated by a journal_note before the next record`);
     }
-    await this.checkMeta(report);
+    await this.checkMeta(report, meta);
     this.writtenSeq = this.active.lastSeq;
     this.durableSeq = this.active.lastSeq;
   }
@@ -275,8 +278,19 @@ export class JournalCore {
     }
   }
 
-  protected async checkMeta(report: RecoveryReport): Promise<void> {
-    const meta = await this.readMeta();
+  protected async checkMeta(report: RecoveryReport, early: JournalMeta | "missing" | "invalid"): Promise<void> {
+    let meta = early;
+    if (typeof meta === "object" && meta.durable_seq > this.active.lastSeq) {
+      // Confirm under the lock before raising the alarm: the unlocked view may have raced a roll.
+      const lock = await this.acquire();
+      try {
+        meta = await this.readMeta();
+        await this.loadTail();
+        report.tail_seq = this.active.lastSeq;
+      } finally {
+        await lock.release();
+      }
+    }
     const tailSeq = this.active.lastSeq;
     if (meta === "missing" || meta === "invalid") {
       report.meta = meta;

@@ -10,6 +10,9 @@ import { splitFrames, type DecodedRecord } from "./decode.js";
 import { indexName, nextChain } from "./format.js";
 import { listSegments, readRange, type JournalPaths, type SegmentEntry } from "./files.js";
 
+/** Readers decode segments in chunks of this size (bounded memory, cheap seeks). */
+const READ_CHUNK = 1024 * 1024;
+
 export type RecoveryMode = "tolerate-tail" | "absolute" | "point-in-time" | "salvage";
 
 export interface ReadItem {
@@ -119,68 +122,89 @@ export async function* scanRecords(ctx: ReaderContext, req: ScanRequest): AsyncG
   for (; i < segs.length; i++) {
     const seg = segs[i]!;
     const isLast = i === segs.length - 1;
-    let buf: Buffer;
+    let path = seg.path;
+    let size: number;
     try {
-      buf = await readRange(ctx.fs, seg.path, offset);
+      size = (await ctx.fs.stat(path)).size;
     } catch (err) {
       if (!isCode(err, "ENOENT")) throw err;
       // Archived (moved) between the listing and the read: it is in archive/segments/.
+      path = join(ctx.paths.archiveSegments, seg.name);
       try {
-        buf = await readRange(ctx.fs, join(ctx.paths.archiveSegments, seg.name), offset);
+        size = (await ctx.fs.stat(path)).size;
       } catch (err2) {
         if (!isCode(err2, "ENOENT")) throw err2;
         throw new SnapError("journal_gap", `segment ${seg.name} disappeared while being read`, { data: { segment: seg.name }, hint: "read again" });
       }
     }
-    const frames = splitFrames(buf, offset, true);
-    let chain: string | undefined = offset === 0 ? undefined : undefined;
+    let chain: string | undefined;
     let pending: { start: number; end: number; reason: string }[] = [];
     let lastEnd = offset;
-    for (const fr of frames) {
-      if (fr.kind === "invalid") {
-        pending.push(fr);
-        continue;
-      }
-      if (fr.kind === "fragment") {
-        if (!isLast) {
-          if (corrupt(ctx, seg.name, fr.start, fr.end, "bytes after the last record of a segment that is not the newest") === "stop") return;
+    let pos = offset;
+    let want = READ_CHUNK;
+    while (pos < size) {
+      const stop = Math.min(size, pos + want);
+      const buf = await readRange(ctx.fs, path, pos, stop);
+      const atEof = stop >= size || buf.length < stop - pos;
+      let usable = buf.length;
+      if (!atEof) {
+        const nl = buf.lastIndexOf(0x0a);
+        if (nl === -1) {
+          want *= 2; // one line longer than the chunk
+          continue;
         }
-        // The newest segment's tail fragment: a write in progress or crash residue. Stop here.
-        break;
+        usable = nl + 1;
       }
-      const rec = fr.record;
-      if (pending.length > 0) {
-        const adj = rec.type === "journal_note" && rec.kind === "torn_tail_adjudicated";
-        for (const p of pending) {
-          if (adj && p.start >= (rec.byte_start as number) && p.end <= (rec.byte_end as number) + 1) continue;
-          if (corrupt(ctx, seg.name, p.start, p.end, p.reason) === "stop") return;
+      want = READ_CHUNK;
+      const frames = splitFrames(buf.subarray(0, usable), pos, atEof);
+      pos += usable;
+      for (const fr of frames) {
+        if (fr.kind === "invalid") {
+          pending.push(fr);
+          continue;
         }
-        pending = [];
+        if (fr.kind === "fragment") {
+          if (!isLast) {
+            if (corrupt(ctx, seg.name, fr.start, fr.end, "bytes after the last record of a segment that is not the newest") === "stop") return;
+          }
+          // The newest segment's tail fragment: a write in progress or crash residue. Stop here.
+          break;
+        }
+        const rec = fr.record;
+        if (pending.length > 0) {
+          const adj = rec.type === "journal_note" && rec.kind === "torn_tail_adjudicated";
+          for (const p of pending) {
+            if (adj && p.start >= (rec.byte_start as number) && p.end <= (rec.byte_end as number) + 1) continue;
+            if (corrupt(ctx, seg.name, p.start, p.end, p.reason) === "stop") return;
+          }
+          pending = [];
+        }
+        lastEnd = fr.end;
+        if (rec.type === "journal_header") {
+          const storeId = ctx.storeId();
+          if (storeId !== undefined && rec.store_id !== storeId && ctx.recovery !== "salvage") {
+            throw new SnapError("journal_foreign_segment", `segment ${seg.name} belongs to store ${String(rec.store_id)}, not ${storeId}`, {
+              data: { segment: seg.name, found: rec.store_id, expected: storeId },
+              hint: "move the segment out of segments/; it was copied from another store",
+            });
+          }
+          if (prevLast !== undefined && rec.first_seq !== prevLast + 1 && ctx.recovery !== "salvage") {
+            throw new SnapError("journal_segment_missing", `records ${prevLast + 1}..${Number(rec.first_seq) - 1} are missing before segment ${seg.name}`, {
+              data: { segment: seg.name, expected_first_seq: prevLast + 1, found_first_seq: rec.first_seq },
+              hint: "restore the missing segment from a backup, or open with recovery 'point-in-time' or 'salvage'",
+            });
+          }
+          chain = String(rec.prev_chain);
+          continue;
+        }
+        if (typeof rec.seq !== "number") continue; // seal
+        if (chain !== undefined) chain = nextChain(chain, rec.crc);
+        prevLast = rec.seq;
+        if (rec.seq < req.fromSeq) continue;
+        if (rec.seq > toSeq) return;
+        yield { rec, segment: seg.name, start: fr.start, end: fr.end, chain };
       }
-      lastEnd = fr.end;
-      if (rec.type === "journal_header") {
-        const storeId = ctx.storeId();
-        if (storeId !== undefined && rec.store_id !== storeId && ctx.recovery !== "salvage") {
-          throw new SnapError("journal_foreign_segment", `segment ${seg.name} belongs to store ${String(rec.store_id)}, not ${storeId}`, {
-            data: { segment: seg.name, found: rec.store_id, expected: storeId },
-            hint: "move the segment out of segments/; it was copied from another store",
-          });
-        }
-        if (prevLast !== undefined && rec.first_seq !== prevLast + 1 && ctx.recovery !== "salvage") {
-          throw new SnapError("journal_segment_missing", `records ${prevLast + 1}..${Number(rec.first_seq) - 1} are missing before segment ${seg.name}`, {
-            data: { segment: seg.name, expected_first_seq: prevLast + 1, found_first_seq: rec.first_seq },
-            hint: "restore the missing segment from a backup, or open with recovery 'point-in-time' or 'salvage'",
-          });
-        }
-        chain = String(rec.prev_chain);
-        continue;
-      }
-      if (typeof rec.seq !== "number") continue; // seal
-      if (chain !== undefined) chain = nextChain(chain, rec.crc);
-      prevLast = rec.seq;
-      if (rec.seq < req.fromSeq) continue;
-      if (rec.seq > toSeq) return;
-      yield { rec, segment: seg.name, start: fr.start, end: fr.end, chain };
+      if (atEof) break;
     }
     req.onPosition?.(seg.name, lastEnd);
     offset = 0;
