@@ -353,7 +353,7 @@ export class BuildTransaction {
     }
   }
 
-  async commit(options: { message?: string } = {}): Promise<CommitResult> {
+  async commit(options: { message?: string; lockTimeoutMs?: number } = {}): Promise<CommitResult> {
     this.assertOpen();
     this.state = "committing";
     try {
@@ -367,7 +367,7 @@ export class BuildTransaction {
     }
   }
 
-  private async doCommit(options: { message?: string }): Promise<CommitResult> {
+  private async doCommit(options: { message?: string; lockTimeoutMs?: number }): Promise<CommitResult> {
     const ctx = this.ctx;
     // 1. Trees, manifest, snapshot (no lock).
     const tree = this.inherit
@@ -431,7 +431,7 @@ export class BuildTransaction {
         }
         throw err;
       }
-    });
+    }, { timeoutMs: options.lockTimeoutMs ?? 120_000 });
     return {
       snapshotOid: s.oid,
       manifestOid: m.oid,

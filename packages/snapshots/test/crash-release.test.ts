@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { lstat, readdir, readFile, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,55 +35,88 @@ async function servedTag(target: string): Promise<string> {
   return [...tags][0] as string;
 }
 
-function runUntilKilled(args: string[], delayMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [FIXTURE, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (d) => (err += String(d)));
-    child.stdout.once("data", () => setTimeout(() => child.kill("SIGKILL"), delayMs));
-    child.on("exit", (code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`fixture exited ${code}: ${err}`))));
+interface Warm {
+  child: ChildProcess;
+  loaded: Promise<void>;
+}
+
+function spawnWarm(args: string[]): Warm {
+  const child = spawn(process.execPath, [FIXTURE, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  let err = "";
+  child.stderr?.on("data", (d) => (err += String(d)));
+  const loaded = new Promise<void>((resolve, reject) => {
+    child.stdout?.once("data", () => resolve());
+    child.once("exit", (code, signal) => reject(new Error(`fixture died before loading (${code ?? signal}): ${err}`)));
   });
+  loaded.catch(() => undefined);
+  return { child, loaded };
+}
+
+/** Starts a loaded child, kills it `delayMs` after it opened the store, waits for its death. */
+async function runUntilKilled(warm: Warm, seed: number, delayMs: number): Promise<void> {
+  await warm.loaded;
+  const { child } = warm;
+  let err = "";
+  child.stderr?.on("data", (d) => (err += String(d)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on("data", (d) => {
+      if (String(d).includes("ready")) setTimeout(() => child.kill("SIGKILL"), delayMs);
+    });
+    child.once("exit", (code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`fixture exited ${code}: ${err}`))));
+    child.stdin?.write(`go ${seed}\n`);
+  });
+}
+
+/** One lane: its own store and target; `cycles` kill-check-recover rounds with a warm child pool. */
+async function crashLane(cycles: number, lane: number): Promise<{ finished: number; rolledBack: number; clean: number }> {
+  const fx = await newStore();
+  fixtures.push(fx);
+  const target = join(fx.root, "site");
+  const a = await build(fx.store, files(`a${lane}`));
+  const b = await build(fx.store, files(`b${lane}`));
+  await fx.store.release({ name: "prod", target });
+  await fx.store.close();
+  const args = [fx.dir, target, a.snapshotOid, b.snapshotOid];
+  const outcomes = { finished: 0, rolledBack: 0, clean: 0 };
+  let next = spawnWarm(args);
+  for (let i = 0; i < cycles; i++) {
+    const current = next;
+    next = spawnWarm(args);
+    await runUntilKilled(current, lane * 100_000 + i + 1, Math.floor(Math.random() * 120));
+    // Whatever was killed where: the target serves one complete release.
+    const before = await servedTag(target);
+    const store = await openSnapshotStore({ dir: fx.dir, fsync: "never", refsDurability: "none" });
+    try {
+      const rec = await store.recover();
+      outcomes.finished += rec.finished.length;
+      outcomes.rolledBack += rec.rolledBack.length;
+      if (rec.finished.length + rec.rolledBack.length === 0) outcomes.clean++;
+      const after = await servedTag(target);
+      expect(after).toBe(before);
+      // The release ref agrees with what is served, and nothing is left pending.
+      const view = await store.view("prod");
+      expect(await view.text("d0/f0.txt")).toBe(after);
+      await expect(lstat(join(fx.dir, "releases", "prod", "pending.json"))).rejects.toThrow();
+    } finally {
+      await store.close();
+    }
+  }
+  next.child.kill("SIGKILL");
+  const final = await openSnapshotStore({ dir: fx.dir, fsync: "never" });
+  const report = await final.fsck();
+  expect(report.problems).toEqual([]);
+  await final.close();
+  return outcomes;
 }
 
 describe("release crash safety", () => {
   it(`SIGKILL at random points of a release (${CYCLES} cycles) leaves the old or the new release serving, never a mix; recovery finishes or rolls back`, async () => {
-    const fx = await newStore();
-    fixtures.push(fx);
-    const target = join(fx.root, "site");
-    await build(fx.store, files("a"));
-    await build(fx.store, files("b"));
-    await fx.store.release({ name: "prod", target });
-    await fx.store.close();
-    const outcomes = { finished: 0, rolledBack: 0, clean: 0 };
-    for (let i = 0; i < CYCLES; i++) {
-      const t0 = Date.now();
-      await runUntilKilled([fx.dir, target, String(i + 1)], Math.floor(Math.random() * 200));
-      if (process.env.SNAP_CRASH_DEBUG && Date.now() - t0 > 1500) console.log("slow cycle", i, Date.now() - t0);
-      // Whatever was killed where: the target serves one complete release.
-      const before = await servedTag(target);
-      const tStart = Date.now();
-      const store = await openSnapshotStore({ dir: fx.dir, fsync: "never" });
-      try {
-        const rec = await store.recover();
-        outcomes.finished += rec.finished.length;
-        outcomes.rolledBack += rec.rolledBack.length;
-        if (rec.finished.length + rec.rolledBack.length === 0) outcomes.clean++;
-        const after = await servedTag(target);
-        if (process.env.SNAP_CRASH_DEBUG && Date.now() - tStart > 500) console.log("slow recover", i, Date.now() - tStart, rec);
-        expect(after).toBe(before);
-        // The release ref agrees with what is served.
-        const view = await store.view("prod");
-        expect(await view.text("d0/f0.txt")).toBe(after);
-        await expect(lstat(join(fx.dir, "releases", "prod", "pending.json"))).rejects.toThrow();
-      } finally {
-        await store.close();
-      }
-    }
-    expect(outcomes.finished + outcomes.rolledBack + outcomes.clean).toBe(CYCLES);
-    console.log(`crash cycles: ${CYCLES}`, outcomes);
-    const final = await openSnapshotStore({ dir: fx.dir, fsync: "never" });
-    expect((await final.fsck()).ok).toBe(true);
-    await final.close();
+    const lanes = 2;
+    const per = Math.ceil(CYCLES / lanes);
+    const results = await Promise.all(Array.from({ length: lanes }, (_, lane) => crashLane(per, lane)));
+    const total = results.reduce((acc, r) => ({ finished: acc.finished + r.finished, rolledBack: acc.rolledBack + r.rolledBack, clean: acc.clean + r.clean }));
+    expect(total.finished + total.rolledBack + total.clean).toBe(per * lanes);
+    console.log(`crash cycles: ${per * lanes}`, total);
   }, 600_000);
 
   it("concurrent releases of one name from two processes are serialized: one linear chain of releases", async () => {
