@@ -22,6 +22,8 @@
  *   as the page cache would keep it); durable contents are not changed.
  * After powerLoss() or tearLastWrite() every handle opened before throws fault_injected
  * (the process that held it is gone); new calls work and see the recovered state.
+ * `bootId()` changes at every powerLoss() (a new boot), not at tearLastWrite() (a process
+ * crash keeps the page cache).
  */
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { SnapError } from "@snap/schema";
@@ -161,6 +163,7 @@ class FaultSeam implements FaultFs {
   stopped = false;
   private limit: number | null = null;
   private epoch = 0;
+  private powerLosses = 0;
   private lastWrite: LastWrite | undefined;
   private readonly openFiles = new Set<FaultFile>();
 
@@ -329,6 +332,7 @@ class FaultSeam implements FaultFs {
   // ---- crashes --------------------------------------------------------------------------
 
   async powerLoss(): Promise<void> {
+    this.powerLosses++; // a new "boot": bootId() changes (un-synced writes are gone)
     await this.crashHandles();
     // Remove everything under root, then write the durable tree back.
     for (const name of await this.base.readdir(this.root)) await removeTree(this.base, join(this.root, name));
@@ -482,6 +486,12 @@ class FaultSeam implements FaultFs {
     await this.base.syncDir(path);
     const node = this.lookup(path);
     if (node?.kind === "dir") node.durable = new Map(node.entries);
+  }
+
+  /** The base's boot id plus the number of simulated power losses: each one is a new boot. */
+  bootId(): string | undefined {
+    const base = this.base.bootId?.();
+    return base === undefined ? undefined : `${base}+powerloss${this.powerLosses}`;
   }
 }
 

@@ -30,3 +30,4 @@ export {
   type FaultOp,
   type FaultOpKind,
 } from "./fault.js";
+export { KeyedMutex } from "./mutex.js";

@@ -1,8 +1,11 @@
 /**
  * The store lock: one writer per store, across processes and within one process.
  *
- * Built on proper-lockfile (mkdir as the atomic acquire, an mtime heartbeat, mtime-precision
- * probing) with its known traps closed; see README "The store lock" for the list.
+ * Built on proper-lockfile (mkdir as the atomic acquire, the heartbeat timer, the exit hook)
+ * with its known traps closed; see README "The store lock" for the list. On the real
+ * filesystem every call is a synchronous node:fs call (lock-io.ts) and nothing is fsynced
+ * per acquisition (lock-generation.ts): an uncontended acquire + release is ~10 metadata
+ * syscalls, tens of microseconds.
  *
  * On disk, for a lock path `L` (e.g. `<store>/lock`):
  *   L/              the lock: a directory, created by mkdir(2) (atomic, also on NFS). Its
@@ -10,13 +13,14 @@
  *   L/owner.json    the holder: {"pid","host","process_start","generation","acquired_at",
  *                   "token"} as one JSON object plus "\n", created (O_EXCL) right after the
  *                   mkdir and before the lock is handed to the caller. `token` is 16 random
- *                   bytes in hex, unique per acquisition.
- *   L.gen           the last generation handed out: decimal digits plus "\n". Rewritten
- *                   atomically and durably (publishFile "replace", durability "always") by
- *                   every acquisition BEFORE the lock is handed out, so a generation is never
- *                   handed out twice, even if a holder crashes. The generation is a fencing
- *                   token: writers stamp it on what they write; a lower one than already seen
- *                   marks a stale writer.
+ *                   bytes in hex, unique per acquisition. Neither L/ nor owner.json is
+ *                   fsynced: after power loss every holder is dead, and a lock left behind
+ *                   by a previous boot is taken over at once (boot id in process_start).
+ *   L.gen, L.gen-boot
+ *                   the last generation handed out and the boot it was written in; see
+ *                   lock-generation.ts. Written by every acquisition BEFORE the lock is
+ *                   handed out. The generation is a fencing token: writers stamp it on what
+ *                   they write; a lower one than already seen marks a stale writer.
  *   L.break         a short-lived file (O_EXCL) held by whoever is removing a stale lock, so
  *                   two processes never break the same stale lock (proper-lockfile #121).
  *   L.stale-<hex>   a stale lock renamed aside for removal (debris if the breaker crashed).
@@ -27,8 +31,9 @@ import { dirname, join, resolve } from "node:path";
 import lockfile from "proper-lockfile";
 import { SnapError, isSnapError } from "@snap/schema";
 import { KeyedMutex } from "./mutex.js";
-import { type ProcessIdentity, isDeadOnThisHost, selfIdentity } from "./process-identity.js";
-import { publishFile } from "./publish.js";
+import { planGeneration, recordGeneration } from "./lock-generation.js";
+import { type LockIo, lockIoFor } from "./lock-io.js";
+import { type ProcessIdentity, bootTimeMs, isDeadOnThisHost, selfIdentity } from "./process-identity.js";
 import { type FsSeam, isCode, nodeFs } from "./seam.js";
 
 export interface LockOwner {
@@ -82,7 +87,7 @@ const processMutex = new KeyedMutex();
 
 /** Acquires the lock at `lockPath` (a directory; its parent is created if missing). */
 export async function acquireLock(lockPath: string, options: AcquireLockOptions = {}): Promise<StoreLock> {
-  const fs = options.fs ?? nodeFs;
+  const io = lockIoFor(options.fs ?? nodeFs);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const staleMs = options.staleMs ?? 30_000;
   if (!(timeoutMs >= 0) || !(staleMs >= MIN_STALE_MS)) {
@@ -99,22 +104,21 @@ export async function acquireLock(lockPath: string, options: AcquireLockOptions 
   try {
     releaseMutex = await processMutex.acquire(path, timeoutMs, () => new QueueTimeout(), options.signal);
   } catch (err) {
-    if (err instanceof QueueTimeout) throw await timeoutError(fs, path, timeoutMs);
+    if (err instanceof QueueTimeout) throw await timeoutError(io, path, timeoutMs);
     throw interrupted(path, err);
   }
 
   try {
-    await fs.mkdir(dirname(path), { recursive: true }); // proper-lockfile #100/#2: parent must exist
     let sleepMs = SLEEP_MIN_MS;
     for (;;) {
       throwIfAborted(options.signal, path);
-      const attempt = await tryAcquire(fs, path, staleMs, options.onCompromised, releaseMutex);
+      const attempt = await tryAcquire(io, path, staleMs, options.onCompromised, releaseMutex);
       if (attempt.lock) return attempt.lock;
       const seen = attempt.seen;
       if (seen === null) continue; // vanished between mkdir and stat: try again at once
-      if (breakReason(seen, staleMs) !== null && (await breakStaleLock(fs, path, seen, staleMs))) continue;
+      if (breakReason(seen, staleMs) !== null && (await breakStaleLock(io, path, seen, staleMs))) continue;
       const left = deadline - Date.now();
-      if (left <= 0) throw await timeoutError(fs, path, timeoutMs);
+      if (left <= 0) throw await timeoutError(io, path, timeoutMs);
       // Jittered, growing, short sleeps bounded by the deadline (not retry's 1 s, 2 s, 4 s).
       await sleep(Math.min(left, sleepMs / 2 + Math.random() * (sleepMs / 2)), options.signal, path);
       sleepMs = Math.min(SLEEP_MAX_MS, sleepMs * 1.5);
@@ -141,7 +145,7 @@ export async function withLock<T>(
 
 /** Who holds the lock at `lockPath` now, or null when it is free (or its owner unreadable). */
 export async function readLockHolder(lockPath: string, options: { fs?: FsSeam } = {}): Promise<LockHolder | null> {
-  const seen = await observe(options.fs ?? nodeFs, resolve(lockPath));
+  const seen = await observe(lockIoFor(options.fs ?? nodeFs), resolve(lockPath));
   if (seen === null || seen.owner === null) return null;
   const now = Date.now();
   return {
@@ -165,18 +169,20 @@ type Attempt = { lock: StoreLock; seen?: undefined } | { lock?: undefined; seen:
 class HeldLock implements StoreLock {
   readonly token = randomBytes(16).toString("hex");
   generation = 0;
+  /** True once our mkdir created the lock directory (proper-lockfile's probe phase follows). */
+  created = false;
   /** True from the moment proper-lockfile hands the lock over (heartbeat phase). */
   acquired = false;
   released = false;
   compromiseError: SnapError | undefined;
-  /** The mtime we last set (probe or heartbeat), and when that utimes succeeded. */
+  /** The mtime we last set (probe or heartbeat), and when that succeeded. */
   lastMtime = new Date(0);
   lastTouchOk = Date.now();
   unlock: (() => Promise<void>) | undefined;
 
   constructor(
     readonly path: string,
-    readonly fs: FsSeam,
+    readonly io: LockIo,
     readonly staleMs: number,
     private readonly onCompromised: ((err: SnapError) => void) | undefined,
   ) {}
@@ -242,13 +248,13 @@ class HeldLock implements StoreLock {
 }
 
 async function tryAcquire(
-  fs: FsSeam,
+  io: LockIo,
   path: string,
   staleMs: number,
   onCompromised: ((err: SnapError) => void) | undefined,
   releaseMutex: () => void,
 ): Promise<Attempt> {
-  const held = new HeldLock(path, fs, staleMs, onCompromised);
+  const held = new HeldLock(path, io, staleMs, onCompromised);
   try {
     held.unlock = await lockfile.lock(path, {
       lockfilePath: path,
@@ -261,17 +267,17 @@ async function tryAcquire(
       onCompromised: (err: Error) => held.compromise(err.message, err),
     });
   } catch (err) {
-    if (isCode(err, "ELOCKED")) return { seen: await observe(fs, path) };
+    if (isCode(err, "ELOCKED")) return { seen: await observe(io, path) };
     throw err;
   }
   held.acquired = true;
   held.lastTouchOk = Date.now();
   // Verify the directory we hold is the one we created (no takeover raced the probe).
-  const owner = await readOwner(fs, path);
+  const owner = await readOwner(io, path);
   if (owner?.token !== held.token) {
     held.compromise("owner record changed during acquisition");
     await held.release();
-    return { seen: await observe(fs, path) };
+    return { seen: await observe(io, path) };
   }
   held.releaseMutex = releaseMutex;
   return { lock: held };
@@ -279,14 +285,33 @@ async function tryAcquire(
 
 type Callback<T = void> = (err: Error | null, value?: T) => void;
 
+/** Runs `op` (sync or async) and ignores its error: cleanup that may find nothing to clean. */
+async function bestEffort(op: () => unknown): Promise<void> {
+  try {
+    await op();
+  } catch {
+    // nothing to undo
+  }
+}
+
+/** Runs `op` (sync or async), treating ENOENT as done. */
+async function unlessMissing(op: () => unknown): Promise<void> {
+  try {
+    await op();
+  } catch (err) {
+    if (!isCode(err, "ENOENT")) throw err;
+  }
+}
+
 /**
- * The `fs` proper-lockfile calls (callback style), routed through the seam, with the hooks
- * that harden it: mkdir also writes the owner record and the generation; the heartbeat's
- * stat verifies our token instead of comparing mtimes exactly (#82/#79/obsidian #31); rmdir
- * removes only a lock whose owner record is still ours.
+ * The `fs` proper-lockfile calls (callback style), routed through our LockIo, with the hooks
+ * that harden it: mkdir also writes the owner record and the generation; proper-lockfile's
+ * mtime-precision probe (utimes + stat after mkdir) is answered from memory, because we
+ * never compare mtimes; the heartbeat's stat verifies our token instead of comparing mtimes
+ * exactly (#82/#79/obsidian #31); rmdir removes only a lock whose owner record is still ours.
  */
 function lockfileFs(held: HeldLock) {
-  const { fs, path } = held;
+  const { io, path } = held;
   const cb = <T>(p: Promise<T>, callback: Callback<T>) => {
     p.then(
       (v) => callback(null, v),
@@ -297,19 +322,32 @@ function lockfileFs(held: HeldLock) {
     mkdir(p: string, callback: Callback) {
       cb(
         (async () => {
-          await fs.mkdir(p); // the lock is ours from here (EEXIST: held)
           try {
-            held.generation = await nextGeneration(fs, path);
+            await io.mkdir(p); // the lock is ours from here (EEXIST: held)
+          } catch (err) {
+            if (!isCode(err, "ENOENT")) throw err;
+            // proper-lockfile #100/#2: the parent must exist. Created only when missing, so
+            // the common case costs one mkdir.
+            await io.mkdir(dirname(p), { recursive: true });
+            await io.mkdir(p);
+          }
+          held.created = true;
+          try {
+            const plan = await planGeneration(io, path);
+            held.generation = plan.generation;
             const owner: LockOwner = {
               ...pickIdentity(selfIdentity()),
               generation: held.generation,
               acquired_at: new Date().toISOString(),
               token: held.token,
             };
-            await fs.writeFile(join(p, OWNER_FILE), Buffer.from(`${JSON.stringify(owner)}\n`), "wx");
+            // The owner record first: a crash from here on leaves a holder that is dead on
+            // this host (taken over at once), not an ownerless directory (waited out).
+            await io.createFile(join(p, OWNER_FILE), Buffer.from(`${JSON.stringify(owner)}\n`));
+            await recordGeneration(io, path, plan);
           } catch (err) {
-            await fs.unlink(join(p, OWNER_FILE)).catch(() => undefined);
-            await fs.rmdir(p).catch(() => undefined);
+            await bestEffort(() => io.unlink(join(p, OWNER_FILE)));
+            await bestEffort(() => io.rmdir(p));
             throw err;
           }
         })(),
@@ -318,10 +356,11 @@ function lockfileFs(held: HeldLock) {
     },
     stat(p: string, callback: Callback<{ mtime: Date }>) {
       if (!held.acquired) {
-        cb(
-          fs.stat(p).then((st) => ({ mtime: new Date(st.mtimeMs) })),
-          callback,
-        );
+        // Before hand-over proper-lockfile stats (a) after EEXIST, to judge staleness itself:
+        // we answer "fresh" (our loop judges staleness from a real stat, see observe());
+        // (b) in its mtime-precision probe right after our mkdir: we answer the mtime its
+        // utimes "set" (see utimes). No syscall either way.
+        callback(null, { mtime: held.created ? held.lastMtime : new Date() });
         return;
       }
       // Heartbeat: is the lock still ours? (A mismatch reports ENOENT: proper-lockfile then
@@ -332,7 +371,7 @@ function lockfileFs(held: HeldLock) {
           if (held.compromiseError !== undefined) throw lostError(held.compromiseError.message);
           let owner: LockOwner | null;
           try {
-            owner = await readOwner(fs, p);
+            owner = await readOwner(io, p);
           } catch (err) {
             if (held.overdue()) throw lostError(`cannot read owner record: ${String(err)}`);
             throw err; // transient: proper-lockfile retries in 1 s
@@ -347,11 +386,19 @@ function lockfileFs(held: HeldLock) {
       );
     },
     utimes(p: string, atime: Date, mtime: Date, callback: Callback) {
+      if (!held.acquired) {
+        // The mtime-precision probe: the directory was created a moment ago, so its mtime is
+        // already fresh, and the precision only matters to mtime comparisons we never make.
+        held.lastMtime = mtime;
+        callback(null);
+        return;
+      }
       cb(
-        fs.utimes(p, atime, mtime).then(() => {
+        (async () => {
+          await io.utimes(p, atime, mtime); // the heartbeat
           held.lastMtime = mtime;
           held.lastTouchOk = Date.now();
-        }),
+        })(),
         callback,
       );
     },
@@ -359,17 +406,13 @@ function lockfileFs(held: HeldLock) {
       cb(
         (async () => {
           if (held.compromiseError !== undefined) return; // not ours any more: leave it
-          const owner = await readOwner(fs, p);
+          const owner = await readOwner(io, p);
           if (owner !== null && owner.token !== held.token) {
             held.compromise(`taken over by pid ${owner.pid} before release`);
             return;
           }
-          await fs.unlink(join(p, OWNER_FILE)).catch((err: unknown) => {
-            if (!isCode(err, "ENOENT")) throw err;
-          });
-          await fs.rmdir(p).catch((err: unknown) => {
-            if (!isCode(err, "ENOENT")) throw err;
-          });
+          await unlessMissing(() => io.unlink(join(p, OWNER_FILE)));
+          await unlessMissing(() => io.rmdir(p));
         })(),
         callback,
       );
@@ -377,7 +420,7 @@ function lockfileFs(held: HeldLock) {
     // proper-lockfile's exit handler (signal-exit): remove a still-held lock on normal exit,
     // SIGINT or SIGTERM. Only on the real filesystem; best effort, synchronous.
     rmdirSync(p: string) {
-      if (fs !== nodeFs || held.compromiseError !== undefined || held.released) return;
+      if (io.seam !== nodeFs || held.compromiseError !== undefined || held.released) return;
       try {
         unlinkSync(join(p, OWNER_FILE));
       } catch {
@@ -397,30 +440,6 @@ function lostError(message: string): Error {
 
 function pickIdentity(id: ProcessIdentity): ProcessIdentity {
   return { pid: id.pid, host: id.host, process_start: id.process_start };
-}
-
-// ---------------------------------------------------------------------------------------
-// Generation (fencing token)
-
-async function nextGeneration(fs: FsSeam, path: string): Promise<number> {
-  const genPath = `${path}.gen`;
-  let last = 0;
-  try {
-    const text = (await fs.readFile(genPath)).toString("utf8").trim();
-    if (!/^\d+$/.test(text)) {
-      throw new SnapError("internal", `lock generation file ${genPath} is malformed`, {
-        data: { path: genPath, content: text.slice(0, 40) },
-        hint: "it is written atomically, so something else wrote it; restore a number greater than any generation used",
-      });
-    }
-    last = Number(text);
-  } catch (err) {
-    if (!isCode(err, "ENOENT")) throw err;
-  }
-  const next = last + 1;
-  // Durable before the lock is handed out: a generation is never handed out twice.
-  await publishFile(genPath, Buffer.from(`${next}\n`), { fs, mode: "replace", durability: "always" });
-  return next;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -453,19 +472,19 @@ function decodeOwner(text: string): LockOwner | null {
 }
 
 /** The owner record in lock directory `dir`; null when missing or unreadable as a record. */
-async function readOwner(fs: FsSeam, dir: string): Promise<LockOwner | null> {
+async function readOwner(io: LockIo, dir: string): Promise<LockOwner | null> {
   try {
-    return decodeOwner((await fs.readFile(join(dir, OWNER_FILE))).toString("utf8"));
+    return decodeOwner((await io.readFile(join(dir, OWNER_FILE))).toString("utf8"));
   } catch (err) {
     if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) return null;
     throw err;
   }
 }
 
-async function observe(fs: FsSeam, dir: string): Promise<Observation | null> {
+async function observe(io: LockIo, dir: string): Promise<Observation | null> {
   try {
-    const st = await fs.stat(dir);
-    const owner = await readOwner(fs, dir);
+    const st = await io.stat(dir);
+    const owner = await readOwner(io, dir);
     return { owner, mtimeMs: st.mtimeMs, ino: st.ino };
   } catch (err) {
     if (isCode(err, "ENOENT")) return null;
@@ -476,6 +495,9 @@ async function observe(fs: FsSeam, dir: string): Promise<Observation | null> {
 /** Why `seen` may be taken over now, or null when it must be waited for. */
 function breakReason(seen: Observation, staleMs: number): "dead" | "stale" | null {
   if (seen.owner !== null && isDeadOnThisHost(seen.owner)) return "dead";
+  // Ownerless and older than this boot: its acquirer died in a power loss after the lock
+  // directory's name reached the disk but before owner.json's data did (neither is fsynced).
+  if (seen.owner === null && seen.mtimeMs < bootTimeMs() - 2_000) return "dead";
   if (Date.now() - seen.mtimeMs > staleMs) return "stale";
   return null;
 }
@@ -490,53 +512,52 @@ function sameLock(a: Observation, b: Observation): boolean {
  * the same stale lock (inode and token), move it aside by one atomic rename and check again
  * what they moved before deleting it. Returns true when the caller should retry at once.
  */
-async function breakStaleLock(fs: FsSeam, path: string, seen: Observation, staleMs: number): Promise<boolean> {
+async function breakStaleLock(io: LockIo, path: string, seen: Observation, staleMs: number): Promise<boolean> {
   const breaker = `${path}.break`;
   const token = randomBytes(8).toString("hex");
   try {
-    await fs.writeFile(
+    await io.createFile(
       breaker,
       Buffer.from(`${JSON.stringify({ ...pickIdentity(selfIdentity()), token, at: new Date().toISOString() })}\n`),
-      "wx",
     );
   } catch (err) {
     if (!isCode(err, "EEXIST")) throw err;
-    await clearDeadBreaker(fs, breaker, staleMs);
+    await clearDeadBreaker(io, breaker, staleMs);
     return false;
   }
   try {
-    const now = await observe(fs, path);
+    const now = await observe(io, path);
     if (now === null) return true;
     if (!sameLock(now, seen) || breakReason(now, staleMs) === null) return false;
     const aside = `${path}.stale-${token}`;
     try {
-      await fs.rename(path, aside);
+      await io.rename(path, aside);
     } catch (err) {
       if (isCode(err, "ENOENT")) return true;
       throw err;
     }
-    const moved = await observe(fs, aside);
+    const moved = await observe(io, aside);
     if (moved === null || !sameLock(moved, now)) {
       // We moved a lock we did not judge (its holder released and someone re-acquired in
       // between): put it back. rename(2) fails if `path` was re-created meanwhile; that
       // holder then sees its owner record gone at its next heartbeat (compromised).
-      await fs.rename(aside, path).catch(() => undefined);
+      await bestEffort(() => io.rename(aside, path));
       return false;
     }
-    await removeDir(fs, aside);
+    await removeDir(io, aside);
     return true;
   } finally {
-    await fs.unlink(breaker).catch(() => undefined);
+    await bestEffort(() => io.unlink(breaker));
   }
 }
 
 /** A breaker file left by a crashed breaker (dead on this host, or older than staleMs). */
-async function clearDeadBreaker(fs: FsSeam, breaker: string, staleMs: number): Promise<void> {
+async function clearDeadBreaker(io: LockIo, breaker: string, staleMs: number): Promise<void> {
   let text: string;
   let mtimeMs: number;
   try {
-    mtimeMs = (await fs.stat(breaker)).mtimeMs;
-    text = (await fs.readFile(breaker)).toString("utf8");
+    mtimeMs = (await io.stat(breaker)).mtimeMs;
+    text = (await io.readFile(breaker)).toString("utf8");
   } catch (err) {
     if (isCode(err, "ENOENT")) return;
     throw err;
@@ -551,20 +572,25 @@ async function clearDeadBreaker(fs: FsSeam, breaker: string, staleMs: number): P
   if (!dead && Date.now() - mtimeMs <= staleMs) return;
   const aside = `${breaker}.stale-${randomBytes(8).toString("hex")}`;
   try {
-    await fs.rename(breaker, aside);
+    await io.rename(breaker, aside);
   } catch (err) {
     if (isCode(err, "ENOENT")) return;
     throw err;
   }
-  const movedText = (await fs.readFile(aside).catch(() => Buffer.alloc(0))).toString("utf8");
+  let movedText = "";
+  try {
+    movedText = (await io.readFile(aside)).toString("utf8");
+  } catch {
+    movedText = "";
+  }
   // Moved a fresh breaker by mistake: link it back (never over a newer one).
-  if (movedText !== text) await fs.link(aside, breaker).catch(() => undefined);
-  await fs.unlink(aside).catch(() => undefined);
+  if (movedText !== text) await bestEffort(() => io.link(aside, breaker));
+  await bestEffort(() => io.unlink(aside));
 }
 
-async function removeDir(fs: FsSeam, dir: string): Promise<void> {
-  for (const name of await fs.readdir(dir)) await fs.unlink(join(dir, name));
-  await fs.rmdir(dir);
+async function removeDir(io: LockIo, dir: string): Promise<void> {
+  for (const name of await io.readdir(dir)) await io.unlink(join(dir, name));
+  await io.rmdir(dir);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -572,11 +598,11 @@ async function removeDir(fs: FsSeam, dir: string): Promise<void> {
 
 class QueueTimeout extends Error {}
 
-async function timeoutError(fs: FsSeam, path: string, timeoutMs: number): Promise<SnapError> {
-  const holder = await readLockHolder(path, { fs }).catch(() => null);
+async function timeoutError(io: LockIo, path: string, timeoutMs: number): Promise<SnapError> {
+  const holder = await readLockHolder(path, { fs: io.seam }).catch(() => null);
   let age = 0;
   if (holder === null) {
-    const seen = await observe(fs, path).catch(() => null);
+    const seen = await observe(io, path).catch(() => null);
     if (seen !== null) age = Math.max(0, Date.now() - seen.mtimeMs);
   } else age = holder.age_ms;
   const owner: LockOwner | null =

@@ -6,7 +6,7 @@
  * from process.uptime() and only pid liveness (kill(pid, 0)) can be checked.
  */
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { hostname, uptime } from "node:os";
 
 export interface ProcessIdentity {
   pid: number;
@@ -29,6 +29,20 @@ function bootId(): string | undefined {
   return readText("/proc/sys/kernel/random/boot_id")?.trim() || undefined;
 }
 
+let cachedBoot: string | undefined;
+
+/**
+ * This machine's current boot: the Linux boot id (a random UUID per boot), elsewhere the
+ * boot time in seconds derived from the uptime (it may differ by a second between calls,
+ * which only ever makes a caller think a reboot happened: the safe direction). Constant for
+ * the life of a process on Linux, so cached.
+ */
+export function currentBootId(): string {
+  cachedBoot ??= bootId();
+  if (cachedBoot !== undefined) return `linux:${cachedBoot}`;
+  return `uptime:${Math.round(Date.now() / 1000 - uptime())}`;
+}
+
 /** Start time of `pid` in clock ticks since boot (Linux), or undefined. */
 function linuxStartTicks(pid: number): string | undefined {
   const stat = readText(`/proc/${pid}/stat`);
@@ -42,6 +56,11 @@ function startOf(pid: number): string | undefined {
   const boot = bootId();
   const ticks = linuxStartTicks(pid);
   return boot !== undefined && ticks !== undefined ? `linux:${boot}:${ticks}` : undefined;
+}
+
+/** When this machine booted (wall clock, milliseconds; about a second of jitter). */
+export function bootTimeMs(): number {
+  return Date.now() - uptime() * 1000;
 }
 
 export function selfIdentity(): ProcessIdentity {

@@ -6,6 +6,7 @@
  */
 import * as fsp from "node:fs/promises";
 import { constants as fsConstants } from "node:fs";
+import { currentBootId } from "./process-identity.js";
 
 export interface SeamStats {
   size: number;
@@ -53,6 +54,13 @@ export interface FsSeam {
   utimes(path: string, atime: Date, mtime: Date): Promise<void>;
   /** Opens a directory and fsyncs it, making the names in it durable. */
   syncDir(path: string): Promise<void>;
+  /**
+   * Names the lifetime of the page cache behind this seam: it changes whenever writes that
+   * were not fsynced may have been lost (a reboot of the real machine; `powerLoss()` of the
+   * fault seam). undefined when unknown. The store lock trusts an un-fsynced `<lock>.gen`
+   * only when it was written under the current boot id (see lock-generation.ts).
+   */
+  bootId?(): string | undefined;
 }
 
 class NodeSeamFile implements SeamFile {
@@ -126,6 +134,7 @@ export const nodeFs: FsSeam = {
       await handle.close();
     }
   },
+  bootId: currentBootId,
 };
 
 export function isCode(err: unknown, code: string): boolean {

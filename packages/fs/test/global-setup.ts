@@ -1,18 +1,3 @@
-// Child-process fixtures import the built dist/: build it when it is missing or older than src/.
-import { execFileSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-export default function setup(): void {
-  const pkg = fileURLToPath(new URL("..", import.meta.url));
-  const built = join(pkg, "dist", "index.js");
-  let builtAt = 0;
-  try {
-    builtAt = statSync(built).mtimeMs;
-  } catch {
-    builtAt = 0;
-  }
-  const newest = Math.max(...readdirSync(join(pkg, "src")).map((f) => statSync(join(pkg, "src", f)).mtimeMs));
-  if (builtAt < newest) execFileSync("pnpm", ["run", "build"], { cwd: pkg, stdio: "inherit" });
-}
+// Child-process fixtures import the built dist/: build it when it is missing or older than
+// src/. The script is generic (the package is the cwd) so other packages can reuse it.
+export { default } from "../scripts/vitest-build-if-stale.js";
