@@ -12,6 +12,7 @@
  * A suite is a module in src/suites/ exporting `name` and `async run(ctx)` returning rows built
  * with `ctx.compare(...)`; see context.mjs and README.md.
  */
+import { rmSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -86,7 +87,9 @@ async function main() {
   const cleanup = () => fsp.rm(tmpRoot, { recursive: true, force: true });
   const onSignal = (signal) => {
     log(`\n${signal}: removing ${tmpRoot}`);
-    cleanup().finally(() => process.exit(130));
+    // Synchronous, then exit at once: an async rm would race the sample still writing files.
+    rmSync(tmpRoot, { recursive: true, force: true, maxRetries: 3 });
+    process.exit(130);
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
