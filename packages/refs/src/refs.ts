@@ -145,6 +145,31 @@ export async function openRefs(options: OpenRefsOptions): Promise<Refs> {
   return refs;
 }
 
+interface PlannedUpdate {
+  ref: string;
+  via?: string;
+  old: RefValue | null;
+  new: RefValue | null;
+  expect: RefExpect;
+}
+
+/** How many file operations of one transaction run at once (the libuv pool has 4 threads). */
+const IO_CONCURRENCY = 8;
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
 interface PreparedUpdate {
   ref: string;
   expect: RefExpect;
@@ -264,8 +289,7 @@ class RefStore implements Refs {
       await this.rollForward(hold);
 
       // Resolve symbolic refs and read current values: all after taking the lock.
-      const planned: { ref: string; via?: string; old: RefValue | null; new: RefValue | null; expect: RefExpect }[] = [];
-      for (const u of prepared) {
+      const planned = await mapLimit(prepared, IO_CONCURRENCY, async (u) => {
         let target = u.ref;
         let old = await this.view.readValue(u.ref);
         let via: string | undefined;
@@ -275,10 +299,10 @@ class RefStore implements Refs {
           old = chain.value;
           via = u.ref;
         }
-        const item: (typeof planned)[number] = { ref: target, old, new: u.set, expect: u.expect };
+        const item: PlannedUpdate = { ref: target, old, new: u.set, expect: u.expect };
         if (via !== undefined) item.via = via;
-        planned.push(item);
-      }
+        return item;
+      });
       const seen = new Set<string>();
       for (const p of planned) {
         if (seen.has(p.ref)) {
@@ -508,24 +532,32 @@ class RefStore implements Refs {
   ): Promise<number> {
     const batch = new FsyncBatch({ fs: this.fs });
     const changedDirs = new Set<string>();
-    let written = 0;
-    // Deletions first: a ref deleted in the same transaction may free a directory name.
-    const ordered = [...values].sort(([, a], [, b]) => (a === null ? 0 : 1) - (b === null ? 0 : 1));
-    for (const [name, value] of ordered) {
-      if (skipEqual) {
-        let current: RefValue | null;
+    let written: number;
+    let entries = [...values];
+    if (skipEqual) {
+      const current = await mapLimit(entries, IO_CONCURRENCY, async ([name]) => {
         try {
-          current = await this.view.readValue(name);
+          return await this.view.readValue(name);
         } catch (err) {
           if (!isSnapError(err, "corruption_found")) throw err;
-          current = "corrupt";
+          return "corrupt";
         }
-        if (current === value) continue;
-      }
-      if (value === null) await this.view.deleteValue(name, changedDirs);
-      else await this.view.writeValue(name, value, batch);
-      written++;
+      });
+      entries = entries.filter(([, value], i) => current[i] !== value);
     }
+    // Deletions first (a ref deleted in the same transaction may free a directory name),
+    // then the writes; the final names are conflict-free, so writes can run side by side.
+    await mapLimit(
+      entries.filter(([, v]) => v === null),
+      IO_CONCURRENCY,
+      ([name]) => this.view.deleteValue(name, changedDirs),
+    );
+    await mapLimit(
+      entries.filter(([, v]) => v !== null),
+      IO_CONCURRENCY,
+      ([name, value]) => this.view.writeValue(name, value as RefValue, batch),
+    );
+    written = entries.length;
     await this.view.addExistingDirs(changedDirs, batch);
     if (batch.pendingFiles + batch.pendingDirs > 0) await batch.flush(); // ref files durable
     await this.view.writeApplied(seq, durableWatermark ? "always" : "never");
@@ -535,47 +567,56 @@ class RefStore implements Refs {
 
   private async precheckConflicts(prepared: PreparedUpdate[]): Promise<void> {
     const deleted = new Set(prepared.filter((p) => p.set === null).map((p) => p.ref));
-    for (const u of prepared) {
-      if (u.set === null || u.ref === HEAD) continue;
-      for (const parent of parentNames(u.ref)) {
-        if (deleted.has(parent)) continue;
-        const value = await this.view.readValue(parent).catch(() => "unreadable");
-        if (value !== null) throw conflictError(u.ref, parent);
-      }
-      if (await this.view.holdsRefsBelow(u.ref)) {
-        const below: string[] = [];
-        await this.view.walk(u.ref, async (n) => {
-          if (!deleted.has(n)) below.push(n);
-        });
-        if (below.length > 0) throw conflictError(u.ref, below[0]!);
-      }
-    }
+    const names = prepared.filter((u) => u.set !== null && u.ref !== HEAD).map((u) => u.ref);
+    await this.checkDiskConflicts(names, deleted, false);
   }
 
   /** D/F and case conflicts of the refs this transaction creates, against the disk and each other. */
-  private async checkConflicts(planned: { ref: string; old: RefValue | null; new: RefValue | null }[]): Promise<void> {
+  private async checkConflicts(planned: PlannedUpdate[]): Promise<void> {
     const deleted = new Set(planned.filter((p) => p.new === null).map((p) => p.ref));
     const created = planned.filter((p) => p.new !== null && p.old === null).map((p) => p.ref);
     const staying = planned.filter((p) => p.new !== null).map((p) => p.ref);
     const inTxn = findNameConflict(staying);
     if (inTxn !== null) throw conflictError(inTxn[1], inTxn[0]);
-    for (const name of created) {
+    await this.checkDiskConflicts(created, deleted, true);
+  }
+
+  /**
+   * For each name to create: no parent path is a ref, no refs live below it, and (withCase)
+   * no ref in its directory differs from it only by case; refs in `deleted` do not count.
+   */
+  private async checkDiskConflicts(names: string[], deleted: Set<string>, withCase: boolean): Promise<void> {
+    const parents = new Map<string, Promise<RefValue | null | "unreadable">>();
+    const readParent = (p: string) => {
+      let v = parents.get(p);
+      if (v === undefined) {
+        v = this.view.readValue(p).catch(() => "unreadable" as const);
+        parents.set(p, v);
+      }
+      return v;
+    };
+    const listings = new Map<string, Promise<string[]>>();
+    const conflicts = await mapLimit(names, IO_CONCURRENCY, async (name): Promise<[string, string] | null> => {
       for (const parent of parentNames(name)) {
         if (deleted.has(parent)) continue;
-        const value = await this.view.readValue(parent).catch(() => "unreadable");
-        if (value !== null) throw conflictError(name, parent);
+        if ((await readParent(parent)) !== null) return [name, parent];
       }
       if (await this.view.holdsRefsBelow(name)) {
         const below: string[] = [];
         await this.view.walk(name, async (n) => {
           if (!deleted.has(n)) below.push(n);
         });
-        if (below.length > 0) throw conflictError(name, below[0]!);
+        if (below.length > 0) return [name, below[0]!];
       }
-      for (const twin of await this.view.caseTwins(name)) {
-        if (!deleted.has(twin)) throw conflictError(name, twin);
+      if (withCase) {
+        for (const twin of await this.view.caseTwins(name, listings)) {
+          if (!deleted.has(twin)) return [name, twin];
+        }
       }
-    }
+      return null;
+    });
+    const first = conflicts.find((c) => c !== null);
+    if (first) throw conflictError(first[0], first[1]);
   }
 }
 

@@ -236,16 +236,18 @@ export class RefView {
   }
 
   /** Names in the directory of ref `name` that equal its last segment ignoring case (not itself). */
-  async caseTwins(name: string): Promise<string[]> {
+  async caseTwins(name: string, listings?: Map<string, Promise<string[]>>): Promise<string[]> {
     const dirPath = dirname(this.pathOf(name));
     const base = name.slice(name.lastIndexOf("/") + 1);
-    let entries: string[];
-    try {
-      entries = await this.fs.readdir(dirPath);
-    } catch (err) {
-      if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) return [];
-      throw ioError(err, dirPath);
+    let listing = listings?.get(dirPath);
+    if (listing === undefined) {
+      listing = this.fs.readdir(dirPath).catch((err: unknown) => {
+        if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) return [];
+        throw ioError(err, dirPath);
+      });
+      listings?.set(dirPath, listing);
     }
+    const entries = await listing;
     const lower = base.toLowerCase();
     const prefix = name.slice(0, name.lastIndexOf("/") + 1);
     return entries.filter((e) => e !== base && e.toLowerCase() === lower).map((e) => prefix + e);
