@@ -116,6 +116,18 @@ async function loadCache(ctx: StoreContext, pipeline: string, root: string): Pro
 }
 
 export async function commitDirectory(ctx: StoreContext, options: CommitDirectoryOptions): Promise<CommitDirectoryResult> {
+  try {
+    return await commitDirectoryOnce(ctx, options);
+  } catch (err) {
+    // A cached artifact was collected by gc meanwhile: the cache lied, so read everything again.
+    if (isSnapError(err, "object_not_found") && options.statCache !== false) {
+      return commitDirectoryOnce(ctx, { ...options, statCache: false, refreshCache: true });
+    }
+    throw err;
+  }
+}
+
+async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOptions & { refreshCache?: boolean }): Promise<CommitDirectoryResult> {
   const pipeline = options.pipeline ?? "main";
   assertName(pipeline, "pipeline");
   const root = resolvePath(options.dir);
@@ -127,6 +139,7 @@ export async function commitDirectory(ctx: StoreContext, options: CommitDirector
     throw new SnapError("invalid_argument", `refusing to commit ${root}: it contains the store ${ctx.dir}`, { data: { dir: root, store: ctx.dir } });
   }
   const useCache = options.statCache !== false;
+  const writeCache = useCache || options.refreshCache === true;
   const scanStart = Date.now();
   const { files, links } = await scan(root, options.symlinks ?? "refuse");
   const cache = useCache ? await loadCache(ctx, pipeline, root) : new Map();
@@ -164,7 +177,7 @@ export async function commitDirectory(ctx: StoreContext, options: CommitDirector
     const commitOpts: { message?: string } = {};
     if (options.message !== undefined) commitOpts.message = options.message;
     const result = await txn.commit(commitOpts);
-    if (useCache) {
+    if (writeCache) {
       nextEntries.sort((a, b) => (a[0] < b[0] ? -1 : 1));
       const record: StatCache = { type: "stat_cache", schema_version: 1, pipeline, root, written_at_ms: scanStart, entries: nextEntries };
       await nodeFs.mkdir(join(ctx.dir, "cache"), { recursive: true });

@@ -51,3 +51,5 @@ export { gc, type GcOptions } from "./gc.js";
 export { fsck, assertFsckClean, type FsckOptions, type FsckResult } from "./fsck.js";
 export { linksOf, markReachable } from "./reachability.js";
 export { openSnapRefs, type SnapRefs, type RefUpdate } from "./refs-backend.js";
+/** Re-exported so callers can test `err.code` without a direct @snap/schema dependency. */
+export { SnapError, isSnapError, type ErrorCode } from "@snap/schema";
