@@ -128,7 +128,13 @@ async function gcLocked(ctx: StoreContext, options: GcOptions, graceMs: number):
   }
   const { marked } = await markReachable(ctx.io, roots, { exists: (oid) => times.has(oid) });
   // 5. Sweep plan.
-  const candidates = [...times.keys()].filter((oid) => !marked.has(oid)).sort();
+  // Parents before children (release, snapshot, manifest, tree, artifact, then blobs), so a gc
+  // killed mid-sweep never leaves an object whose children are gone: "present implies
+  // complete subtree" keeps holding for commits that reuse what they find.
+  const unmarked = [...times.keys()].filter((oid) => !marked.has(oid)).sort();
+  const rank = new Map<string, number>();
+  for (const oid of unmarked) rank.set(oid, await sweepRank(ctx, oid, (times.get(oid) as { size: number }).size));
+  const candidates = unmarked.sort((a, b) => (rank.get(a) as number) - (rank.get(b) as number) || (a < b ? -1 : 1));
   const removed: string[] = [];
   let bytes = 0;
   for (const oid of candidates) {
@@ -175,6 +181,20 @@ async function gcLocked(ctx: StoreContext, options: GcOptions, graceMs: number):
     leases: leases.length,
     stale_leases_removed: staleLeases,
   };
+}
+
+const RANK: Record<string, number> = { release: 0, snapshot: 1, manifest: 2, tree: 3, artifact: 4 };
+
+async function sweepRank(ctx: StoreContext, oid: string, size: number): Promise<number> {
+  if (size > 4 * 1024 * 1024) return 5;
+  try {
+    const bytes = await ctx.objects.getBytes(oid);
+    if (bytes[0] !== 0x7b) return 5;
+    const type = (JSON.parse(bytes.toString("utf8")) as { type?: unknown }).type;
+    return typeof type === "string" && type in RANK ? (RANK[type] as number) : 5;
+  } catch {
+    return 5;
+  }
 }
 
 /** Removes materializations that neither serve nor belong to the last `keep` previous releases. */

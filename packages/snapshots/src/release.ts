@@ -333,6 +333,7 @@ async function releaseLocked(ctx: StoreContext, adapters: AdapterRegistry, optio
     adapters: Object.fromEntries(Object.entries(mat.receipts).map(([k, v]) => [k, { ...v, materialization: relative(ctx.dir, mat.dir), target }])) as Release["adapters"],
   };
   const put = await ctx.io.putObject(release);
+  await ctx.objects.flush(); // durable before the intent or the ref names it
   await step("object-written");
   if (recorded !== target) {
     await publishFile(join(base, "target.json"), Buffer.from(`${canonicalJson({ type: "release_target", schema_version: 1, name, target })}\n`), { mode: "replace" });

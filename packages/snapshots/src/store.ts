@@ -83,7 +83,10 @@ export async function readStoreConfig(dir: string): Promise<StoreConfig> {
 
 export interface OpenSnapshotStoreOptions {
   dir: string;
-  /** Object durability (default "always"). */
+  /**
+   * Object durability (default "batch": objects are written without fsync and made durable
+   * together, by one flush, before any ref names them).
+   */
   fsync?: "always" | "batch" | "never";
   /** Wraps the object store (tests count reads and writes through this). */
   wrapObjects?: (store: ObjectStore) => ObjectIO;
@@ -106,7 +109,7 @@ export async function openContext(options: OpenSnapshotStoreOptions): Promise<St
   const dir = resolvePath(options.dir);
   const config = await readStoreConfig(dir);
   for (const d of STORE_DIRS) await nodeFs.mkdir(join(dir, d), { recursive: true });
-  const objects = await openObjectStore({ dir: join(dir, "objects"), fsync: options.fsync ?? "always" });
+  const objects = await openObjectStore({ dir: join(dir, "objects"), fsync: options.fsync ?? "batch" });
   const io = options.wrapObjects ? options.wrapObjects(objects) : objects;
   const refsOptions: { storeId: string; durability?: "sync" | "group" | "none" } = { storeId: config.store_id };
   if (options.refsDurability !== undefined) refsOptions.durability = options.refsDurability;

@@ -120,9 +120,10 @@ export class BuildTransaction {
   private readonly removed = new Set<string>();
   private readonly projections = new Map<string, Projection>();
   /** Artifact oids this transaction put (so they are known to exist). */
-  private readonly verified = new Set<string>();
-  /** Objects this transaction found already stored (freshened, not created): re-checked under the lock. */
-  private readonly reused = new Set<string>();
+  /** Artifact objects this transaction created -> their content oid. */
+  private readonly createdArtifacts = new Map<string, string>();
+  /** Content blobs this transaction found already stored (freshened, not created). */
+  private readonly reusedBlobs = new Set<string>();
   private created = 0;
   private readonly leasePath: string;
   readonly startedAtMs: number;
@@ -230,7 +231,7 @@ export class BuildTransaction {
         if (actual !== expected) throw idMismatch(input.label, expected, actual);
       }
       const r = await this.ctx.io.putBytes(bytes);
-      if (!r.created) this.reused.add(r.oid);
+      if (!r.created) this.reusedBlobs.add(r.oid);
       contentOid = r.oid;
       size = bytes.byteLength;
       created = r.created;
@@ -246,7 +247,7 @@ export class BuildTransaction {
           throw new SnapError("invalid_argument", `artifact ${input.label}: content must be bytes, a string, a stream or {path}`, { data: { label: input.label } });
         }
         contentOid = r.oid;
-        if (!r.created) this.reused.add(r.oid);
+        if (!r.created) this.reusedBlobs.add(r.oid);
         size = r.size;
         created = r.created;
       } catch (err) {
@@ -267,13 +268,14 @@ export class BuildTransaction {
     };
     if (input.mediaType !== undefined) artifact.media_type = input.mediaType;
     const put = await this.ctx.io.putObject(artifact);
-    if (put.created) this.created++;
-    else this.reused.add(put.oid);
+    if (put.created) {
+      this.created++;
+      this.createdArtifacts.set(put.oid, contentOid);
+    }
     this.assertOpen();
     const rec: RecordedArtifact = { label: input.label, artifactOid: put.oid, contentOid, size };
     this.labels.set(input.label, rec);
     this.removed.delete(input.label);
-    this.verified.add(put.oid);
     return rec;
   }
 
@@ -408,15 +410,22 @@ export class BuildTransaction {
       const head = (await ctx.refs.read(branchRef)) ?? null;
       if (head !== this.parentOid) throw branchAdvanced(branchRef, this.parentOid, head);
       if (head !== null) assertSamePipeline(await readSnapshot(ctx, head), head, this.pipeline);
+      // What this snapshot names but this transaction did not create may have been collected
+      // since it was seen. Objects are written children first and gc keeps what young objects
+      // name, so a present object implies its whole subtree: checking the roots of what we
+      // reused is enough (present subtrees, artifacts placed in new trees, reused blobs of new
+      // artifacts, a reused manifest).
       const mustExist = new Set<string>(tree.present);
-      for (const oid of this.reused) mustExist.add(oid);
+      for (const oid of tree.artifactsInWritten) if (!this.createdArtifacts.has(oid)) mustExist.add(oid);
+      for (const blob of this.createdArtifacts.values()) if (this.reusedBlobs.has(blob)) mustExist.add(blob);
       if (!m.created) mustExist.add(m.oid);
-      for (const r of this.labels.values()) if (!this.verified.has(r.artifactOid)) mustExist.add(r.artifactOid);
       for (const oid of mustExist) {
         if (!(await ctx.io.has(oid))) {
           throw new SnapError("object_not_found", `object ${oid} this commit relies on is gone (removed by gc?); record the build again`, { data: { oid } });
         }
       }
+      // Batch durability: every object must be durable before a ref names it.
+      await ctx.objects.flush();
       try {
         await ctx.refs.transaction(
           [

@@ -77,6 +77,8 @@ export interface TreeWriteResult {
   present: string[];
   /** Tree oids read from the base. */
   read: number;
+  /** Artifact oids named by the trees this call wrote (what a caller must know exist). */
+  artifactsInWritten: string[];
 }
 
 /**
@@ -145,8 +147,9 @@ export async function updateTree(store: ObjectIO, baseRoot: string | undefined, 
   seal(root);
   const written: string[] = [];
   const present: string[] = [];
-  await persist(store, root, written, present);
-  return { root: root.oid as string, written, present, read };
+  const artifactsInWritten: string[] = [];
+  await persist(store, root, written, present, artifactsInWritten);
+  return { root: root.oid as string, written, present, read, artifactsInWritten };
 }
 
 function conflict(label: string, at: string): never {
@@ -168,7 +171,7 @@ function seal(slot: TreeSlot): void {
 }
 
 /** Children first: a tree is published only after every tree it names exists. */
-async function persist(store: ObjectIO, slot: TreeSlot, written: string[], present: string[]): Promise<void> {
+async function persist(store: ObjectIO, slot: TreeSlot, written: string[], present: string[], artifacts: string[]): Promise<void> {
   if (!slot.dirty || !slot.node) return;
   const oid = slot.oid as string;
   if (await store.has(oid)) {
@@ -176,7 +179,8 @@ async function persist(store: ObjectIO, slot: TreeSlot, written: string[], prese
     return;
   }
   for (const child of slot.node.entries.values()) {
-    if (child.kind === "tree") await persist(store, child, written, present);
+    if (child.kind === "tree") await persist(store, child, written, present, artifacts);
+    else artifacts.push(child.oid);
   }
   const result = await store.putObject(treeObject(slot.node));
   if (result.oid !== oid) throw new SnapError("internal", `tree oid ${result.oid} differs from the computed ${oid}`);
