@@ -91,12 +91,16 @@ describe("snap shell", () => {
   it("--store, SNAP_STORE and the walk up to the nearest .snap/ pick the store, in that order", async () => {
     const project = join(tmp.dir, "project");
     const deep = join(project, "a", "b");
-    mkdirSync(join(project, ".snap", "journal", "segments"), { recursive: true });
     mkdirSync(deep, { recursive: true });
     const other = join(tmp.dir, "other", ".snap");
-    mkdirSync(join(other, "journal", "segments"), { recursive: true });
     const third = join(tmp.dir, "third", ".snap");
-    mkdirSync(join(third, "journal", "segments"), { recursive: true });
+    const inits = await Promise.all([
+      snap(["init"], { cwd: project }),
+      snap(["init"], { cwd: tmp.dir, env: { SNAP_STORE: other } }),
+      snap(["--store", third, "init"], { cwd: tmp.dir }),
+    ]);
+    for (const r of inits) expect(r.code, r.stderr).toBe(0);
+    expect(inits[1]!.stdout).toContain(other);
     const where = async (args: string[], env: Record<string, string> = {}) => parseJson<{ journal: string }>(await snap(["journal", "read", "--json", ...args], { cwd: deep, env }), "journal_records").journal;
     expect(await where([])).toBe(join(project, ".snap", "journal"));
     expect(await where([], { SNAP_STORE: other })).toBe(join(other, "journal"));

@@ -269,6 +269,18 @@ describe("snap store commands", () => {
     expect(cat.stderr).toMatch(/^error\[object_corrupt\]: /m);
   });
 
+  it("snap journal works on the store's journal by default: the ref transactions of the commits are there", async () => {
+    const read = parseJson<{ journal: string; records: { item_type: string; payload?: unknown }[] }>(await run("journal", "read", "--json"), "journal_records");
+    expect(read.journal).toBe(join(project, ".snap", "journal"));
+    expect(read.records.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(read.records)).toContain(second.run_ref);
+    const doctor = await run("journal", "doctor", "--json");
+    expect(doctor.code).toBe(0);
+    expect(parseJson<{ ok: boolean }>(doctor, "journal_doctor_report").ok).toBe(true);
+    const verify = await run("journal", "verify");
+    expect(verify.code, verify.stderr).toBe(0);
+  });
+
   it("no output of this file, piped, carries an ANSI escape", () => {
     expect(all.length).toBeGreaterThan(40);
     for (const r of all) {

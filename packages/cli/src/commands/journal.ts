@@ -24,12 +24,7 @@ import {
   journalVerifyReportDefinition,
 } from "../schema.js";
 import { readAllStdin } from "../stdin.js";
-
-/** The journal directory a command works on: --dir, else the store's journal. */
-function journalDir(ctx: CommandContext, opts: Record<string, unknown>): string {
-  if (typeof opts.dir === "string" && opts.dir !== "") return resolve(ctx.cwd, opts.dir);
-  return join(ctx.store().dir, "journal");
-}
+import { openStoreJournal } from "./store-journal.js";
 
 function isDirectory(path: string): boolean {
   try {
@@ -40,18 +35,28 @@ function isDirectory(path: string): boolean {
 }
 
 /**
- * Opens the journal. Only `append` may create one; every other subcommand refuses a
- * directory that holds no journal rather than creating an empty one.
+ * Opens the journal: `--dir DIR` (a standalone journal, its own lock), else the store's
+ * journal (see store-journal.ts). Only `append` may create a standalone journal; every other
+ * subcommand refuses a directory that holds no journal rather than creating an empty one.
  */
 async function withJournal<T>(ctx: CommandContext, opts: Record<string, unknown>, create: boolean, fn: (journal: Journal, dir: string) => Promise<T>): Promise<T> {
-  const dir = journalDir(ctx, opts);
-  if (!create && !isDirectory(join(dir, "segments"))) {
-    throw new SnapError("invalid_argument", `no journal at ${dir}`, {
-      hint: "pass --dir with a journal directory (one holding segments/), or run inside a snap store",
-      data: { dir },
-    });
+  const recovery = (opts.recovery as RecoveryMode | undefined) ?? "tolerate-tail";
+  let journal: Journal;
+  let dir: string;
+  if (typeof opts.dir === "string" && opts.dir !== "") {
+    dir = resolve(ctx.cwd, opts.dir);
+    if (!create && !isDirectory(join(dir, "segments"))) {
+      throw new SnapError("invalid_argument", `no journal at ${dir}`, {
+        hint: "pass --dir with a journal directory (one holding segments/), or run inside a snap store",
+        data: { dir },
+      });
+    }
+    journal = await openJournal({ dir, recovery });
+  } else {
+    const store = ctx.store().dir;
+    dir = join(store, "journal");
+    journal = await openStoreJournal(store, recovery);
   }
-  const journal = await openJournal({ dir, recovery: (opts.recovery as RecoveryMode | undefined) ?? "tolerate-tail" });
   for (const action of journal.report.actions) ctx.out.note(`journal: ${action}`);
   try {
     return await fn(journal, dir);

@@ -3,7 +3,6 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Option } from "commander";
 import { readLockHolder, isDeadOnThisHost } from "@snap/fs";
-import { openJournal } from "@snap/journal";
 import { fsckReportDefinition } from "@snap/schema";
 import { initStore, readStoreConfig } from "@snap/snapshots";
 import { outcome } from "../context.js";
@@ -11,6 +10,7 @@ import { formatBytes, plural } from "../format.js";
 import { parseCount, parseNumber, type CommandSpec } from "../program.js";
 import { doctorReportDefinition, gcReportDefinition, initResultDefinition } from "../schema.js";
 import { withStore } from "./open-store.js";
+import { openStoreJournal } from "./store-journal.js";
 
 type Doc<D extends { example: unknown }> = D["example"];
 
@@ -137,7 +137,7 @@ const doctor: CommandSpec = {
           : { name: "releases", status: "warning", detail: `interrupted releases of ${pending.join(", ")}: the next release or revert of each recovers it`, data: { pending } },
       );
     });
-    const journal = await openJournal({ dir: join(dir, "journal") });
+    const journal = await openStoreJournal(dir);
     try {
       const report = await journal.doctor();
       const k = report.counters;
