@@ -2,7 +2,8 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ANSI, CLI_ROOT, parseJson, snap, tempDir } from "./snap.js";
+import { spawnSync } from "node:child_process";
+import { ANSI, BIN, CLI_ROOT, cleanEnv, parseJson, snap, tempDir } from "./snap.js";
 
 const pkg = JSON.parse(readFileSync(join(CLI_ROOT, "package.json"), "utf8")) as { version: string };
 const tmp = tempDir();
@@ -120,6 +121,16 @@ describe("snap shell", () => {
     expect(flag.stderr).not.toMatch(ANSI);
     const json = await snap(["frobnicate", "--json"], { cwd: tmp.dir, env: { FORCE_COLOR: "1" } });
     expect(json.stdout).not.toMatch(ANSI);
+  });
+
+  const hasScript = spawnSync("script", ["--version"], { encoding: "utf8" }).status === 0;
+  it.skipIf(!hasScript)("on a terminal (a pty from script(1)) errors are coloured, unless NO_COLOR or --no-color", () => {
+    const onTty = (args: string, env: Record<string, string | undefined> = {}) =>
+      spawnSync("script", ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} ${args}`, "/dev/null"], { cwd: tmp.dir, env: cleanEnv({ TERM: "xterm", ...env }), encoding: "utf8" }).stdout;
+    expect(onTty("frobnicate")).toMatch(/\u001b\[31m\u001b\[1merror\[invalid_argument\]/);
+    expect(onTty("frobnicate", { NO_COLOR: "1" })).not.toMatch(ANSI);
+    expect(onTty("frobnicate --no-color")).not.toMatch(ANSI);
+    expect(onTty("--version")).not.toMatch(ANSI);
   });
 
   it("--help with --json is refused with a cli_error (help is text)", async () => {
