@@ -706,29 +706,37 @@ export class JournalCore {
         }
         seqsPerItem.push(seqs);
       }
-      const all = [...pre.map((p) => p.bytes), ...framed.map((f) => f.bytes)];
+      // Groups that are never split across writes or segments: each journal-meta record, and
+      // each caller's append/appendMany (its records land in one write, in one segment).
+      const groups: { bytes: Buffer; count: number }[] = pre.map((p) => ({ bytes: p.bytes, count: 1 }));
+      let f0 = 0;
+      for (const seqs of seqsPerItem) {
+        const parts = framed.slice(f0, f0 + seqs.length).map((f) => f.bytes);
+        f0 += seqs.length;
+        groups.push({ bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts), count: seqs.length });
+      }
       // Write in chunks that fit the segment; roll between chunks.
       let k = 0;
       let lastSeqWritten = this.active.lastSeq;
-      const seqOf = (idx: number) => this.active.lastSeq + idx + 1;
-      const base = this.active.lastSeq;
-      while (k < all.length) {
+      while (k < groups.length) {
         const hasRecords = this.active.lastSeq >= this.active.segment!.firstSeq;
-        if (hasRecords && this.active.size + all[k]!.length > this.segmentBytes && this.active.fragment === undefined) {
+        if (hasRecords && this.active.size + groups[k]!.bytes.length > this.segmentBytes && this.active.fragment === undefined) {
           await this.roll(lock);
         }
         let end = k;
         let chunk = 0;
-        while (end < all.length && (end === k || this.active.size + chunk + all[end]!.length <= this.segmentBytes)) {
-          chunk += all[end]!.length;
+        let count = 0;
+        while (end < groups.length && (end === k || this.active.size + chunk + groups[end]!.bytes.length <= this.segmentBytes)) {
+          chunk += groups[end]!.bytes.length;
+          count += groups[end]!.count;
           end++;
         }
-        const buf = end - k === 1 ? all[k]! : Buffer.concat(all.slice(k, end), chunk);
+        const buf = end - k === 1 ? groups[k]!.bytes : Buffer.concat(groups.slice(k, end).map((g) => g.bytes), chunk);
         const file = await this.openFile();
         lock.assertHeld(); // fencing: shrink the window of a stolen lock to this one write
         this.active.dirty = true;
         await file.write(buf); // one write of whole framed records (O_APPEND)
-        lastSeqWritten = base + end;
+        lastSeqWritten += count;
         this.active.size += buf.length;
         this.active.okEnd = this.active.size;
         this.active.lastSeq = lastSeqWritten;
@@ -737,7 +745,6 @@ export class JournalCore {
         this.active.dirty = false;
         this.writtenSeq = Math.max(this.writtenSeq, lastSeqWritten);
         k = end;
-        void seqOf;
       }
       this.pendingNotes = [];
       if (pre.length > 0 && this.metaBehind) this.metaBehind = false;
