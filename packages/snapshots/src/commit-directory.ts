@@ -14,7 +14,7 @@
  * stored only when the file's mtime is more than RACY_MS before the scan started, so a file
  * rewritten within the filesystem's timestamp granularity is never trusted stale.
  */
-import { lstat, readdir } from "node:fs/promises";
+import { lstat, readdir, readFile } from "node:fs/promises";
 import { join, resolve as resolvePath } from "node:path";
 import { canonicalJson, isSnapError, SnapError } from "@snap/schema";
 import { nodeFs, publishFile } from "@snap/fs";
@@ -25,7 +25,9 @@ import { BuildTransaction, type CommitResult } from "./transaction.js";
 import { parseVersioned } from "@snap/schema";
 
 const RACY_MS = 50;
-const CONCURRENCY = 8;
+const CONCURRENCY = Math.max(1, Number(process.env.SNAP_COMMIT_CONCURRENCY) || 32);
+/** Files up to this size are read whole and put as bytes (one publish); larger ones are streamed. */
+const SMALL_FILE = 1024 * 1024;
 
 export interface CommitDirectoryOptions {
   pipeline?: string;
@@ -165,7 +167,8 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
           txn.recordExisting(f.label, artifactOid, contentOid, f.size);
         } else {
           hashed++;
-          const rec = await txn.recordArtifact({ label: f.label, content: { path: f.path } });
+          const content = f.size <= SMALL_FILE ? await readFile(f.path) : { path: f.path };
+          const rec = await txn.recordArtifact({ label: f.label, content });
           contentOid = rec.contentOid;
           artifactOid = rec.artifactOid;
           if (rec.size !== f.size) continue; // changed while read: never cache

@@ -17,6 +17,8 @@ export interface FsckResult {
   reachable: number;
   /** Human-readable problems, one per line. */
   problems: string[];
+  /** @snap/refs' verify report (ref files rebuilt from the journal and compared), or null if it failed. */
+  refs: import("@snap/refs").RefsVerifyReport | null;
 }
 
 function kindForRef(ref: string): Kind {
@@ -62,6 +64,16 @@ export async function fsck(ctx: StoreContext, options: FsckOptions = {}): Promis
     if (i.problem === "missing") missing.push({ oid: i.oid, referenced_by: i.referencedBy });
     else if (!corrupt.has(i.oid)) problems.push(`${i.oid} (referenced by ${i.referencedBy}): ${i.problem}${i.detail ? `: ${i.detail}` : ""}`);
   }
+  // Ref files against the journal they are a view of (@snap/refs verify; read-only).
+  let refsReport: FsckResult["refs"] = null;
+  try {
+    const r = await ctx.refs.refs.verify({ rollForward: false });
+    refsReport = r;
+    for (const m of r.mismatches) problems.push(`ref ${m.ref} is ${m.found ?? "absent"} but the journal says ${m.expected ?? "absent"}`);
+    for (const u of r.unreadable) problems.push(`unreadable ref file ${u.path}: ${u.reason}`);
+  } catch (err) {
+    problems.push(`refs verify failed: ${(err as Error).message}`);
+  }
   for (const c of verify.corruptObjects) problems.push(`corrupt object ${c.oid} (hashes to ${c.actual_oid})`);
   for (const m of missing) problems.push(`missing object ${m.oid} (referenced by ${m.referenced_by})`);
   for (const d of dangling) problems.push(`dangling ref ${d.ref} -> ${d.target} (${d.reason})`);
@@ -75,7 +87,7 @@ export async function fsck(ctx: StoreContext, options: FsckOptions = {}): Promis
     dangling_refs: dangling,
   };
   const ok = report.ok && problems.length === 0;
-  return { report: { ...report, ok: report.ok }, ok, reachable: marked.size, problems };
+  return { report, ok, reachable: marked.size, problems, refs: refsReport };
 }
 
 /** Throws corruption_found unless the result is clean (for callers that want an exception). */

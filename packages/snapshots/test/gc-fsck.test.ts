@@ -130,4 +130,14 @@ describe("fsck", () => {
     const r2 = await fx.store.fsck();
     expect(r2.report.dangling_refs).toEqual([{ ref: "refs/tags/ghost", target: ghost, reason: "missing_object" }]);
   });
+
+  it("finds a ref file changed behind the journal's back (refs verify)", async () => {
+    fx = await newStore();
+    const r1 = await build(fx.store, { a: "1" });
+    await build(fx.store, { a: "2" });
+    await writeFile(join(fx.dir, "refs", "heads", "main"), `${r1.snapshotOid}\n`);
+    const r = await fx.store.fsck();
+    expect(r.ok).toBe(false);
+    expect(r.refs?.mismatches.map((m) => m.ref)).toContain("refs/heads/main");
+  });
 });
