@@ -109,7 +109,7 @@ export async function updateTree(store: ObjectIO, baseRoot: string | undefined, 
     const path: TreeSlot[] = [root];
     let missing = false;
     for (let i = 0; i < segments.length - 1; i++) {
-      const node = await load(slot);
+      const node = slot.node ?? (await load(slot));
       const name = segments[i] as string;
       let next = node.entries.get(name);
       if (next === undefined) {
@@ -130,7 +130,7 @@ export async function updateTree(store: ObjectIO, baseRoot: string | undefined, 
       path.push(slot);
     }
     if (missing) continue;
-    const node = await load(slot);
+    const node = slot.node ?? (await load(slot));
     const leaf = segments[segments.length - 1] as string;
     const existing = node.entries.get(leaf);
     if (oid === null) {
