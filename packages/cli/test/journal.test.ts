@@ -45,7 +45,7 @@ describe("snap journal", () => {
     expect(r.stdout).not.toMatch(ANSI);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^SEQ\s+WHEN\s+ACTION\s+TYPE\s+ID\s+REV\s+PAYLOAD$/);
-    expect(lines[1]).toMatch(/^\s*1\s+just now\s+put\s+note\s+n1\s+1\s+\{"text":"hello"\}$/);
+    expect(lines[1]).toMatch(/^\s*1\s+(?:just now|\d+ seconds? ago)\s+put\s+note\s+n1\s+1\s+\{"text":"hello"\}$/);
     // the columns line up
     expect(lines[1]!.indexOf("put")).toBe(lines[0]!.indexOf("ACTION"));
     const json = parseJson<{ from_seq: number; next_seq: number; records: { seq: number }[] }>(await snap(on("journal", "read", "--from", "2", "--json")), "journal_records");
