@@ -162,6 +162,7 @@ async function gcLocked(ctx: StoreContext, options: GcOptions, graceMs: number):
       );
     }
     for (const name of staleLeases) await nodeFs.unlink(join(leaseDir, name)).catch(() => undefined);
+    for (const d of [leaseDir, join(ctx.dir, "cache")]) await removePublishDebris(d, graceMs, now);
     await ctx.objects.cleanTmp({ olderThanMs: Math.max(graceMs, 60_000) }).catch(() => undefined);
   }
   // 6. Old materializations.
@@ -181,6 +182,29 @@ async function gcLocked(ctx: StoreContext, options: GcOptions, graceMs: number):
     leases: leases.length,
     stale_leases_removed: staleLeases,
   };
+}
+
+/**
+ * Removes `.tmp-*` publish debris (@snap/fs tmpNameIn: `.tmp-<hint>-<pid>-<n>-<hex>`) left by a
+ * writer that died: its pid is gone, or it is older than max(graceMs, 1 min).
+ */
+async function removePublishDebris(dir: string, graceMs: number, now: number): Promise<void> {
+  for (const name of await nodeFs.readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(".tmp-")) continue;
+    const parts = name.split("-");
+    const pid = Number(parts[parts.length - 3]);
+    let dead = false;
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+      } catch (err) {
+        dead = isCode(err, "ESRCH");
+      }
+    }
+    const st = await nodeFs.lstat(join(dir, name)).catch(() => undefined);
+    if (st === undefined) continue;
+    if (dead || st.mtimeMs < now - Math.max(graceMs, 60_000)) await nodeFs.unlink(join(dir, name)).catch(() => undefined);
+  }
 }
 
 const RANK: Record<string, number> = { release: 0, snapshot: 1, manifest: 2, tree: 3, artifact: 4 };
