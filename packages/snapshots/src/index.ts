@@ -53,3 +53,4 @@ export { linksOf, markReachable } from "./reachability.js";
 export { openSnapRefs, type SnapRefs, type RefUpdate } from "./refs-backend.js";
 /** Re-exported so callers can test `err.code` without a direct @snap/schema dependency. */
 export { SnapError, isSnapError, type ErrorCode } from "@snap/schema";
+export { unifiedDiff, isText, type UnifiedDiffOptions } from "./text-diff.js";
