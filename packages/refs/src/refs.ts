@@ -353,13 +353,22 @@ class RefStore implements Refs {
       );
 
       // (4) + (5): materialize. A failure here leaves a committed, unapplied transaction
-      // that the next lock holder rolls forward.
+      // that the next lock holder rolls forward: say so, the caller must not retry it.
       this.appliedSeq = -1;
-      await this.applyValues(
-        new Map(planned.map((p) => [p.ref, p.new])),
-        seq,
-        false,
-      );
+      try {
+        await this.applyValues(new Map(planned.map((p) => [p.ref, p.new])), seq, false);
+      } catch (err) {
+        const inner = isSnapError(err) ? err.toJSON() : { message: String(err) };
+        throw new SnapError(
+          isSnapError(err, "fault_injected") ? "fault_injected" : "io_error",
+          `transaction ${txnId} is committed (journal seq ${seq}) but its ref files could not be written: ${inner.message}`,
+          {
+            data: { committed: true, seq, txn_id: txnId, cause: inner },
+            hint: "do not retry it: the next transaction, recover() or openRefs() applies it from the journal",
+            cause: err,
+          },
+        );
+      }
       return { seq, txnId, updates: payload.updates };
     });
   }
