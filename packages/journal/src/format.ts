@@ -53,6 +53,28 @@ export function encodeLine(record: Record<string, unknown>): { line: string; crc
   return { line: `${body}"crc":"${crc}"}`, crc };
 }
 
+/** Frames an already serialized JSON object (members in on-disk order, no `crc`). */
+export function frameJson(json: string): { bytes: Buffer; crc: string } {
+  const body = json.length === 2 ? "{" : json.slice(0, -1) + ",";
+  const crc = crcHex(crc32(body));
+  const line = `${body}"crc":"${crc}"}`;
+  const bytes = Buffer.allocUnsafe(Buffer.byteLength(line) + 2);
+  bytes[0] = NL;
+  const n = bytes.write(line, 1, "utf8");
+  bytes[n + 1] = NL;
+  return { bytes, crc };
+}
+
+/**
+ * Frames a journal_event whose payload was serialized once already (`payloadJson`): the same
+ * bytes as frameRecord(eventRecord({...f, payload})), since payload is the envelope's last member.
+ */
+export function frameEvent(f: Omit<EnvelopeFields, "payload">, payloadJson: string | undefined): { bytes: Buffer; crc: string } {
+  let json = JSON.stringify(eventRecord({ ...f, payload: undefined }));
+  if (payloadJson !== undefined && f.payload_ref === undefined) json = `${json.slice(0, -1)},"payload":${payloadJson}}`;
+  return frameJson(json);
+}
+
 /** Encodes and frames one record: "\n" + json + "\n". */
 export function frameRecord(record: Record<string, unknown>): { bytes: Buffer; crc: string } {
   const { line, crc } = encodeLine(record);

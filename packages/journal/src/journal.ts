@@ -17,7 +17,7 @@ import {
   ADJUDICATION_MARKER,
   encodeIndex,
   encodeMeta,
-  eventRecord,
+  frameEvent,
   frameRecord,
   headerRecord,
   indexName,
@@ -75,6 +75,8 @@ interface PreparedInput {
   item_id: string;
   payload?: unknown;
   payload_ref?: { sha256: string; bytes: number };
+  /** JSON.stringify(payload), computed once when the record is checked. */
+  payloadJson?: string;
 }
 
 /** What the writer knows about the active segment. */
@@ -336,20 +338,22 @@ export class JournalCore {
     }
     const r = parsed.data as PreparedInput;
     if (r.action !== "delete" && r.payload === undefined && r.payload_ref === undefined) r.payload = null;
+    if (r.payload !== undefined && r.payload_ref === undefined) r.payloadJson = JSON.stringify(r.payload);
     // Upper bound of the framed size (seq, entity_rev and lg at their widest).
-    const probe = eventRecord({
-      seq: Number.MAX_SAFE_INTEGER,
-      ts: "2026-11-22T02:31:05.120Z",
-      writer: this.writer,
-      lg: Number.MAX_SAFE_INTEGER,
-      action: r.action,
-      item_type: r.item_type,
-      item_id: r.item_id,
-      entity_rev: Number.MAX_SAFE_INTEGER,
-      payload: r.payload,
-      payload_ref: r.payload_ref,
-    });
-    const size = frameRecord(probe).bytes.length;
+    const size = frameEvent(
+      {
+        seq: Number.MAX_SAFE_INTEGER,
+        ts: "2026-11-22T02:31:05.120Z",
+        writer: this.writer,
+        lg: Number.MAX_SAFE_INTEGER,
+        action: r.action,
+        item_type: r.item_type,
+        item_id: r.item_id,
+        entity_rev: Number.MAX_SAFE_INTEGER,
+        payload_ref: r.payload_ref,
+      },
+      r.payloadJson,
+    ).bytes.length;
     if (size > MAX_RECORD_BYTES) {
       throw new SnapError("journal_record_too_large", `journal record for ${r.item_type}/${r.item_id} is ${size} bytes; the limit is ${MAX_RECORD_BYTES}`, {
         data: { bytes: size, limit: MAX_RECORD_BYTES, item_type: r.item_type, item_id: r.item_id },
@@ -427,8 +431,12 @@ export class JournalCore {
       if (this.openLock === undefined || this.openLock.compromised) {
         this.openLock = await this.acquire();
         this.active.dirty = true;
+        await this.syncTail(this.openLock);
+      } else if (this.active.dirty) {
+        // Held since the last round: nobody else appended, unless we lost the lock (checked
+        // by assertHeld() before every write).
+        await this.syncTail(this.openLock);
       }
-      await this.syncTail(this.openLock);
       return fn(this.openLock);
     }
     const lock = await this.acquire();
@@ -700,7 +708,7 @@ export class JournalCore {
           const rev = (localRevs.get(key) ?? revs.get(key) ?? 0) + 1;
           localRevs.set(key, rev);
           const s = ++seq;
-          const { bytes } = frameRecord(eventRecord({ seq: s, ts, writer: this.writer, lg, action: r.action, item_type: r.item_type, item_id: r.item_id, entity_rev: rev, payload: r.payload, payload_ref: r.payload_ref }));
+          const { bytes } = frameEvent({ seq: s, ts, writer: this.writer, lg, action: r.action, item_type: r.item_type, item_id: r.item_id, entity_rev: rev, payload_ref: r.payload_ref }, r.payloadJson);
           framed.push({ bytes, seq: s, key, rev });
           seqs.push(s);
         }
