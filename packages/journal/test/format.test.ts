@@ -45,3 +45,15 @@ describe("framing", () => {
     expect(nextChain("00000000", "1a2b3c4d")).not.toBe(nextChain("00000001", "1a2b3c4d"));
   });
 });
+
+describe("frameEvent", () => {
+  it("writes exactly the bytes of frameRecord(eventRecord(...)) with the payload serialized once", async () => {
+    const { frameEvent } = await import("../src/format.js");
+    for (const payload of [{ a: 1, b: ["x", null] }, "s", 0, null, [1, 2]]) {
+      const f = { seq: 9, ts: "2026-11-22T00:00:00.000Z", writer: "w_1-abc", lg: 2, action: "put", item_type: "t", item_id: "a", entity_rev: 3 };
+      expect(frameEvent(f, JSON.stringify(payload)).bytes.equals(frameRecord(eventRecord({ ...f, payload })).bytes)).toBe(true);
+    }
+    const del = { seq: 9, ts: "t", writer: "w_1-abc", lg: 2, action: "delete", item_type: "t", item_id: "a", entity_rev: 3 };
+    expect(frameEvent(del, undefined).bytes.equals(frameRecord(eventRecord(del)).bytes)).toBe(true);
+  });
+});
