@@ -279,6 +279,23 @@ describe("snap store commands", () => {
     expect(parseJson<{ ok: boolean }>(doctor, "journal_doctor_report").ok).toBe(true);
     const verify = await run("journal", "verify");
     expect(verify.code, verify.stderr).toBe(0);
+    // an append to the store's journal takes the store lock and leaves the refs working
+    const appended = parseJson<{ seq: number }>(await run("journal", "append", "note", "ops", '{"by":"test"}', "--json"), "journal_append_result");
+    expect(appended.seq).toBeGreaterThan(read.records.length);
+    const state = parseJson<{ entities: { item_type: string; item_id: string }[] }>(await run("journal", "state", "--type", "note", "--json"), "journal_state");
+    expect(state.entities).toEqual([expect.objectContaining({ item_type: "note", item_id: "ops" })]);
+    expect((await run("tag", "after-append", "HEAD")).code).toBe(0);
+    expect((await run("fsck")).code).toBe(0);
+  });
+
+  it("--quiet leaves only data: notes and warnings are silenced, errors are not", async () => {
+    const quiet = await run("commit", "site", "--pipeline", "quiet", "-q");
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout).toMatch(/^[0-9a-f]{12} quiet /);
+    expect(quiet.stderr).toBe("");
+    const err = await run("show", "nope", "--quiet");
+    expect(err.code).toBe(1);
+    expect(err.stderr).toMatch(/^error\[rev_not_found\]/);
   });
 
   it("no output of this file, piped, carries an ANSI escape", () => {
