@@ -41,6 +41,8 @@ export interface ReadOptions {
   toSeq?: number;
   /** Also yield journal_note and seq_repair records (default false: events only). */
   includeMeta?: boolean;
+  /** Also read archive/segments (history below the oldest live segment). read() only. */
+  includeArchive?: boolean;
 }
 
 export interface FollowOptions extends ReadOptions {
@@ -80,7 +82,7 @@ export class Journal extends JournalCore {
   /** Records with seq in [fromSeq, toSeq], oldest first. */
   async *read(options: ReadOptions = {}): AsyncGenerator<JournalRecord> {
     const fromSeq = options.fromSeq ?? 1;
-    for await (const item of scanRecords(this.readerContext(), { fromSeq, toSeq: options.toSeq })) {
+    for await (const item of scanRecords(this.readerContext(), { fromSeq, toSeq: options.toSeq, includeArchive: options.includeArchive ?? false })) {
       if (options.includeMeta || item.rec.type === "journal_event") yield item.rec as JournalRecord;
     }
   }
@@ -126,6 +128,7 @@ export class Journal extends JournalCore {
 
   /** The entity map: newest verified checkpoint plus the records after it. */
   async state(): Promise<JournalState> {
+    await this.resolveStoreId();
     const map: EntityMap = new Map();
     const ckpt = await loadNewestCheckpoint(this.fs, this.paths, this.storeId);
     let headSeq = 0;
@@ -159,6 +162,7 @@ export class Journal extends JournalCore {
    */
   async checkpoint(): Promise<CheckpointResult> {
     this.assertOpen();
+    await this.resolveStoreId();
     const prev = await loadNewestCheckpoint(this.fs, this.paths, this.storeId);
     const map: EntityMap = new Map();
     let head = 0;
@@ -213,6 +217,7 @@ export class Journal extends JournalCore {
    */
   async archive(): Promise<ArchiveReport> {
     this.assertOpen();
+    await this.resolveStoreId();
     const report: ArchiveReport = { floor_seq: null, archived_segments: [], archived_checkpoints: [], kept_checkpoints: [], unverified_checkpoints: [] };
     const verified: { name: string; path: string; headSeq: number }[] = [];
     for (const c of await listCheckpoints(this.fs, this.paths.checkpoints)) {
@@ -256,6 +261,7 @@ export class Journal extends JournalCore {
 
   /** Counters over every segment (archive included); `bench` adds a disk qualification. */
   async doctor(options: { bench?: boolean; benchSamples?: number } = {}): Promise<DoctorReport> {
+    await this.resolveStoreId();
     const scan = await fullScan({ fs: this.fs, paths: this.paths, storeId: this.storeId, includeArchive: true });
     const counters = countersOf(scan);
     counters.slow_fsyncs = this.slowFsyncs;
@@ -279,6 +285,7 @@ export class Journal extends JournalCore {
    * and validates every record against its schema.
    */
   async verify(): Promise<VerifyReport> {
+    await this.resolveStoreId();
     const differences: VerifyReport["differences"] = [];
     const checkpoints = (await listCheckpoints(this.fs, this.paths.checkpoints)).map((c) => ({ ...c, archived: false }));
     checkpoints.push(...(await listCheckpoints(this.fs, this.paths.archiveCheckpoints)).map((c) => ({ ...c, archived: true })));
@@ -361,6 +368,7 @@ export class Journal extends JournalCore {
 
   /** Live vs superseded vs tombstone bytes per segment, and what archive() would reclaim now. */
   async stats(): Promise<StatsReport> {
+    await this.resolveStoreId();
     const perSeg = new Map<string, { events: { key: string; seq: number; bytes: number; del: boolean }[]; other: number }>();
     const latest = new Map<string, number>();
     const scan = await fullScan({

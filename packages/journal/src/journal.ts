@@ -851,6 +851,16 @@ export class JournalCore {
     }
   }
 
+  /** The store id, learned from the oldest segment when this handle opened an empty journal. */
+  async resolveStoreId(): Promise<string | undefined> {
+    if (this.storeId === undefined) {
+      const first = (await listSegments(this.fs, this.paths.segments))[0];
+      const header = first === undefined ? undefined : await readHeader(this.fs, first.path);
+      if (header !== undefined) this.storeId = String(header.store_id);
+    }
+    return this.storeId;
+  }
+
   /** A journal_note appended before the next record (recovery modes). */
   queueNote(fields: Record<string, unknown>): void {
     this.pendingNotes.push(fields);

@@ -70,12 +70,30 @@ describe("SIGKILL storm", () => {
         else if (++notCounted < 20) started--;
       }
     };
+    // Meanwhile this process checkpoints and archives under the storm, as a maintenance job would.
+    const maintenance = (async () => {
+      const m = await openJournal({ dir, lockTimeoutMs: 60_000 });
+      let last = 0;
+      try {
+        while (done < CYCLES) {
+          await new Promise((r) => setTimeout(r, 50));
+          if (done - last >= Math.max(50, CYCLES / 8)) {
+            last = done;
+            await m.checkpoint();
+            await m.archive();
+          }
+        }
+      } finally {
+        await m.close();
+      }
+    })();
     await Promise.all(Array.from({ length: SLOTS }, (_, s) => slot(s)));
+    await maintenance;
     expect(done).toBe(CYCLES);
     const j = await openJournal({ dir });
     try {
       const bySeq = new Map<number, string>();
-      for await (const r of j.read()) {
+      for await (const r of j.read({ fromSeq: 1, includeArchive: true })) {
         const p = r.payload as { tag: string; i: number } | undefined;
         if (p !== undefined) bySeq.set(r.seq, `${p.tag}-${p.i}`);
         else bySeq.set(r.seq, "delete");
@@ -87,14 +105,16 @@ describe("SIGKILL storm", () => {
         else expect(found).toBeDefined();
       }
       const seqs = [];
-      for await (const r of j.read({ includeMeta: true })) seqs.push(r.seq);
+      for await (const r of j.read({ includeMeta: true, includeArchive: true })) seqs.push(r.seq);
       expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
       const doc = await j.doctor();
       expect(doc.anomalies.filter((a) => a.kind !== "tail_fragment"), JSON.stringify(doc.anomalies.slice(0, 5))).toEqual([]);
       expect(doc.counters).toMatchObject({ corrupt: 0, duplicates: 0, stale_writers: 0, missing_segments: 0, chain_breaks: 0, seal_mismatches: 0 });
       const v = await j.verify();
       expect(v.ok, JSON.stringify({ d: v.differences.slice(0, 3), a: v.anomalies.slice(0, 3) })).toBe(true);
-      console.log(`crash storm: ${done} cycles, ${out.acked.size} acknowledged records checked, ${seqs.length} records, ${doc.counters.segments} segments, adjudicated tails ${doc.counters.adjudicated} ${JSON.stringify(doc.counters.adjudicated_by_class)}, unadjudicated ${doc.counters.torn}`);
+      const archived = (await j.stats()).archived_bytes;
+      expect(archived).toBeGreaterThan(0);
+      console.log(`crash storm: ${done} cycles, ${archived} bytes archived under the storm, ${out.acked.size} acknowledged records checked, ${seqs.length} records, ${doc.counters.segments} segments, adjudicated tails ${doc.counters.adjudicated} ${JSON.stringify(doc.counters.adjudicated_by_class)}, unadjudicated ${doc.counters.torn}`);
     } finally {
       await j.close();
     }
