@@ -81,13 +81,24 @@ export class FsyncBatch {
   }
 }
 
+/**
+ * Runs `fn` over `items`, `limit` at a time. After a failure no new item is started, and
+ * the promise settles only once every call in flight has: nothing of a failed flush runs
+ * after flush() rejects (a caller may be simulating a crash at that very moment).
+ */
 async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (failure === undefined && next < items.length) {
       const item = items[next++] as T;
-      await fn(item);
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   });
   await Promise.all(workers);
+  if (failure !== undefined) throw failure.error;
 }

@@ -24,10 +24,21 @@
  * (the process that held it is gone); new calls work and see the recovered state.
  * `bootId()` changes at every powerLoss() (a new boot), not at tearLastWrite() (a process
  * crash keeps the page cache).
+ * The synchronous facet (`sync`, present when the base has one) is the same seam: every
+ * call is counted, logged (with `sync: true`), refused by failAfter and modelled exactly as
+ * its async twin, so crash tests cover the fast paths that use it.
  */
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { SnapError } from "@snap/schema";
-import { type FsSeam, type OpenFlags, type SeamFile, type SeamStats, isCode, nodeFs } from "./seam.js";
+import {
+  type FsSeam,
+  type FsSyncFacet,
+  type OpenFlags,
+  type SeamFile,
+  type SeamStats,
+  isCode,
+  nodeFs,
+} from "./seam.js";
 
 interface FileNode {
   kind: "file";
@@ -96,6 +107,8 @@ export interface FaultOp {
   to?: string;
   /** Bytes written (write, writeFile). */
   bytes?: number;
+  /** True when the call came through the synchronous facet (`sync`). */
+  sync?: true;
 }
 
 export interface FaultFs extends FsSeam {
@@ -167,11 +180,15 @@ class FaultSeam implements FaultFs {
   private lastWrite: LastWrite | undefined;
   private readonly openFiles = new Set<FaultFile>();
 
+  readonly sync: FsSyncFacet | undefined;
+
   constructor(
     readonly root: string,
     readonly base: FsSeam,
     private tree: DirNode,
-  ) {}
+  ) {
+    this.sync = base.sync ? this.syncFacet(base.sync) : undefined;
+  }
 
   failAfter(k: number | null): void {
     this.limit = k === null ? null : this.mutations + k;
@@ -408,25 +425,19 @@ class FaultSeam implements FaultFs {
   async writeFile(path: string, data: Uint8Array, flags: "wx" | "w"): Promise<void> {
     this.gate("writeFile", path, { bytes: data.byteLength });
     await this.base.writeFile(path, data, flags);
-    const node = this.fileAt(path);
-    // Truncate-and-write: a tear leaves the first k bytes and nothing of the old content.
-    if (node) this.noteWrite({ node, position: 0, length: data.byteLength, prevSize: 0, overwritten: Buffer.alloc(0) });
+    this.modelWriteFile(path, data);
   }
 
   async link(existingPath: string, newPath: string): Promise<void> {
     this.gate("link", existingPath, { to: newPath });
     await this.base.link(existingPath, newPath);
-    const node = this.lookup(existingPath);
-    if (node) this.setEntry(newPath, node);
-    else this.fileAt(newPath);
+    this.modelLink(existingPath, newPath);
   }
 
   async rename(from: string, to: string): Promise<void> {
     this.gate("rename", from, { to });
     await this.base.rename(from, to);
-    const node = this.deleteEntry(from);
-    if (node) this.setEntry(to, node);
-    else if (this.parentOf(to)) {
+    if (!this.modelRename(from, to)) {
       const st = await this.base.lstat(to);
       this.setEntry(to, st.isDirectory() ? await scanVolatile(this.base, to) : { kind: "file", durable: Buffer.alloc(0) });
     }
@@ -441,6 +452,32 @@ class FaultSeam implements FaultFs {
   async mkdir(path: string, options?: { recursive?: boolean }): Promise<void> {
     this.gate("mkdir", path);
     await this.base.mkdir(path, options);
+    this.modelMkdir(path);
+  }
+
+  // ---- model updates shared by the async calls and the sync facet -----------------------
+
+  /** A whole-file write (create or truncate-and-write): a tear keeps its first k bytes only. */
+  private modelWriteFile(path: string, data: Uint8Array): void {
+    const node = this.fileAt(path);
+    if (node) this.noteWrite({ node, position: 0, length: data.byteLength, prevSize: 0, overwritten: Buffer.alloc(0) });
+  }
+
+  private modelLink(existingPath: string, newPath: string): void {
+    const node = this.lookup(existingPath);
+    if (node) this.setEntry(newPath, node);
+    else this.fileAt(newPath);
+  }
+
+  /** False when `to` came from outside root and must be scanned by the caller. */
+  private modelRename(from: string, to: string): boolean {
+    const node = this.deleteEntry(from);
+    if (node) this.setEntry(to, node);
+    else if (this.parentOf(to)) return false;
+    return true;
+  }
+
+  private modelMkdir(path: string): void {
     const parts = this.parts(path);
     if (parts === null) return;
     let dir = this.tree;
@@ -453,6 +490,57 @@ class FaultSeam implements FaultFs {
       if (next.kind !== "dir") return;
       dir = next;
     }
+  }
+
+  /** The synchronous facet over `base`: the same gates and model updates as the async calls. */
+  private syncFacet(base: FsSyncFacet): FsSyncFacet {
+    const sync = { sync: true } as const;
+    return {
+      writeFileExcl: (path, data, mode) => {
+        this.gate("writeFile", path, { bytes: data.byteLength, ...sync });
+        base.writeFileExcl(path, data, mode);
+        this.modelWriteFile(path, data);
+      },
+      readFileUpTo: (path, maxBytes) => {
+        this.gate("readFile", path);
+        return base.readFileUpTo(path, maxBytes);
+      },
+      link: (existingPath, newPath) => {
+        this.gate("link", existingPath, { to: newPath, ...sync });
+        base.link(existingPath, newPath);
+        this.modelLink(existingPath, newPath);
+      },
+      rename: (from, to) => {
+        this.gate("rename", from, { to, ...sync });
+        base.rename(from, to);
+        if (!this.modelRename(from, to)) {
+          const st = base.lstat(to);
+          this.setEntry(to, st.isDirectory() ? scanVolatileSync(base, to) : { kind: "file", durable: Buffer.alloc(0) });
+        }
+      },
+      unlink: (path) => {
+        this.gate("unlink", path, sync);
+        base.unlink(path);
+        this.deleteEntry(path);
+      },
+      mkdir: (path, options) => {
+        this.gate("mkdir", path, sync);
+        base.mkdir(path, options);
+        this.modelMkdir(path);
+      },
+      readdir: (path) => {
+        this.gate("readdir", path);
+        return base.readdir(path);
+      },
+      stat: (path) => {
+        this.gate("stat", path);
+        return base.stat(path);
+      },
+      lstat: (path) => {
+        this.gate("stat", path);
+        return base.lstat(path);
+      },
+    };
   }
 
   async rmdir(path: string): Promise<void> {
@@ -500,6 +588,18 @@ async function scanVolatile(base: FsSeam, dir: string): Promise<DirNode> {
   const node = await scan(base, dir);
   node.durable = new Map();
   for (const child of node.entries.values()) if (child.kind === "file") child.durable = Buffer.alloc(0);
+  return node;
+}
+
+/** scanVolatile through a sync facet (a directory renamed in from outside root). */
+function scanVolatileSync(base: FsSyncFacet, dir: string): DirNode {
+  const node: DirNode = { kind: "dir", entries: new Map(), durable: new Map() };
+  for (const name of base.readdir(dir)) {
+    const p = join(dir, name);
+    const st = base.lstat(p);
+    if (st.isDirectory()) node.entries.set(name, scanVolatileSync(base, p));
+    else if (st.isFile()) node.entries.set(name, { kind: "file", durable: Buffer.alloc(0) });
+  }
   return node;
 }
 

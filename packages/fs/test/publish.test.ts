@@ -1,7 +1,9 @@
 import { readFile, readdir, stat, writeFile, mkdir } from "node:fs/promises";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type FsSeam, FsyncBatch, isTmpName, nodeFs, publishFile, publishTmpFile, tmpNameIn, appendDurable } from "../src/index.js";
+import { writeAllSync } from "../src/seam.js";
+import { type FsSeam, type FsSyncFacet, FsyncBatch, isTmpName, nodeFs, publishFile, publishTmpFile, tmpNameIn, appendDurable } from "../src/index.js";
 import { tempDir } from "./helpers.js";
 
 let dir: string;
@@ -121,5 +123,86 @@ describe("FsyncBatch and appendDurable on the real filesystem", () => {
     await appendDurable(f, Buffer.from("two\n"), { sync: "none" });
     await f.close();
     expect(await readFile(join(dir, "log"), "utf8")).toBe("one\ntwo\n");
+  });
+});
+
+describe("publishFile's synchronous path (nodeFs.sync, durability never/batch, small buffers)", () => {
+  it("no-clobber on an existing name returns 'exists', leaves the old bytes and no tmp (EEXIST from link)", async () => {
+    const p = join(dir, "obj");
+    expect(await publishFile(p, Buffer.from("first"), { durability: "never" })).toBe("created");
+    expect(await publishFile(p, Buffer.from("second"), { durability: "never" })).toBe("exists");
+    expect(await readFile(p, "utf8")).toBe("first");
+    expect(await readdir(dir)).toEqual(["obj"]);
+  });
+
+  it("writeFileExcl refuses an existing name with EEXIST and leaves it alone", async () => {
+    const p = join(dir, "taken");
+    await writeFile(p, "mine");
+    expect(() => nodeFs.sync?.writeFileExcl(p, Buffer.from("theirs"))).toThrow(expect.objectContaining({ code: "EEXIST" }));
+    expect(await readFile(p, "utf8")).toBe("mine");
+  });
+
+  it("short writes are looped over until every byte is written; a zero-byte write is EIO, not a hang", async () => {
+    const data = Buffer.from("0123456789abcdef");
+    const fd = openSync(join(dir, "short"), "wx");
+    try {
+      const calls: number[] = [];
+      writeAllSync(fd, data, 0, (f, d, off, len, pos) => {
+        calls.push(off);
+        return writeSync(f, d, off, Math.min(len, 3), pos); // at most 3 bytes per call
+      });
+      expect(calls).toEqual([0, 3, 6, 9, 12, 15]);
+      expect(() => writeAllSync(fd, data, 0, () => 0)).toThrow(expect.objectContaining({ code: "EIO" }));
+    } finally {
+      closeSync(fd);
+    }
+    expect(await readFile(join(dir, "short"), "utf8")).toBe("0123456789abcdef");
+  });
+
+  it("a failing sync call removes the tmp file and rethrows; the async path is used above syncMax and for 'always'", async () => {
+    const calls: string[] = [];
+    const facet = nodeFs.sync as FsSyncFacet;
+    const seam: FsSeam = {
+      ...nodeFs,
+      sync: {
+        ...facet,
+        link: () => {
+          calls.push("sync link");
+          throw Object.assign(new Error("EIO: injected"), { code: "EIO" });
+        },
+      },
+      link: async (a, b) => {
+        calls.push("async link");
+        await nodeFs.link(a, b);
+      },
+    };
+    await expect(publishFile(join(dir, "x"), Buffer.from("x"), { fs: seam, durability: "never" })).rejects.toMatchObject({ code: "EIO" });
+    expect(await readdir(dir)).toEqual([]);
+    expect(await publishFile(join(dir, "big"), Buffer.alloc(65 * 1024), { fs: seam, durability: "never" })).toBe("created");
+    expect(await publishFile(join(dir, "small"), Buffer.from("s"), { fs: seam, durability: "never", syncMax: 0 })).toBe("created");
+    expect(await publishFile(join(dir, "durable"), Buffer.from("d"), { fs: seam })).toBe("created");
+    expect(calls).toEqual(["sync link", "async link", "async link", "async link"]);
+    expect((await readdir(dir)).sort()).toEqual(["big", "durable", "small"]);
+  });
+
+  it("a seam spread from nodeFs has no sync facet, so its overrides are never bypassed", () => {
+    expect(nodeFs.sync).toBeDefined();
+    expect({ ...nodeFs }.sync).toBeUndefined();
+  });
+});
+
+describe("nodeFs.readFile", () => {
+  it("reads small files (sync path), large files (async path), empty files and procfs files whole", async () => {
+    const small = Buffer.alloc(1000, 1);
+    const large = Buffer.alloc(200 * 1024, 2);
+    await writeFile(join(dir, "s"), small);
+    await writeFile(join(dir, "l"), large);
+    await writeFile(join(dir, "e"), "");
+    expect((await nodeFs.readFile(join(dir, "s"))).equals(small)).toBe(true);
+    expect((await nodeFs.readFile(join(dir, "l"))).equals(large)).toBe(true);
+    expect((await nodeFs.readFile(join(dir, "e"))).length).toBe(0);
+    if (process.platform === "linux") expect((await nodeFs.readFile("/proc/self/status")).toString()).toContain("Pid:");
+    await expect(nodeFs.readFile(join(dir, "missing"))).rejects.toMatchObject({ code: "ENOENT" });
+    expect(nodeFs.sync?.readFileUpTo(join(dir, "l"), 64 * 1024)).toBeUndefined();
   });
 });

@@ -9,8 +9,11 @@
  * - "batch":  a write resolves once published (visible, not durable); `flush()` fsyncs every
  *             file written since the last flush, then their directories.
  * - "never":  no fsync; the OS writes back when it likes.
+ *
+ * Small objects in "never"/"batch" mode are published with synchronous calls through the
+ * seam's sync facet (publishFile decides; see @snap/fs), and small reads use the facet too
+ * (`syncReadMax`): no call here reaches node:fs directly.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs"; // small synchronous reads only (see readSmallSync)
 import { dirname, join } from "node:path";
 import { SnapError } from "@snap/schema";
 import {
@@ -42,17 +45,24 @@ export interface FsBackendOptions {
   /** How many fsyncs `flush()` runs at once (default 16). */
   flushConcurrency?: number;
   /**
-   * Buffered reads of objects up to this many bytes use synchronous system calls, which
-   * skip libuv's thread pool (several times faster for small objects; they block the event
-   * loop for a few microseconds from the page cache). Only with the real filesystem seam.
-   * Default 64 KiB; 0 turns it off.
+   * Buffered reads of objects up to this many bytes go through the seam's synchronous facet
+   * (`fs.sync.readFileUpTo`), which skips libuv's thread pool (several times faster for
+   * small objects; they block the event loop for a few microseconds from the page cache).
+   * Only when the seam has a sync facet. Default 64 KiB; 0 turns it off.
    */
   syncReadMax?: number;
+  /**
+   * Streamed puts with fsync "always": start writing the staging file back to disk (a
+   * background fdatasync) every this many bytes, so the disk works while the rest is hashed
+   * and written, and the final fsync has only the tail left. Default 32 MiB; 0: off.
+   */
+  writebackEvery?: number;
 }
 
 const FIRST_READ = 64 * 1024;
 const READ_CHUNK = 1024 * 1024;
 const DEFAULT_SYNC_READ_MAX = 64 * 1024;
+const DEFAULT_WRITEBACK_EVERY = 32 * 1024 * 1024;
 
 /** Opens (creating if needed) a filesystem backend. */
 export async function createFsBackend(options: FsBackendOptions): Promise<ObjectBackend> {
@@ -64,9 +74,10 @@ export async function createFsBackend(options: FsBackendOptions): Promise<Object
     throw new SnapError("invalid_argument", `fsync must be "always", "batch" or "never", not ${JSON.stringify(fsync)}`);
   }
   const fs = options.fs ?? nodeFs;
-  const syncReadMax = fs === nodeFs ? Math.max(0, options.syncReadMax ?? DEFAULT_SYNC_READ_MAX) : 0;
+  const syncReadMax = fs.sync ? Math.max(0, options.syncReadMax ?? DEFAULT_SYNC_READ_MAX) : 0;
   const staging = options.tmpDir ?? join(options.dir, STAGING_DIR_NAME);
-  const backend = new FsObjectBackend(options.dir, staging, fsync, fs, options.flushConcurrency ?? 16, syncReadMax);
+  const writebackEvery = fsync === "always" ? Math.max(0, options.writebackEvery ?? DEFAULT_WRITEBACK_EVERY) : 0;
+  const backend = new FsObjectBackend(options.dir, staging, fsync, fs, options.flushConcurrency ?? 16, syncReadMax, writebackEvery);
   await backend.init();
   return backend;
 }
@@ -84,6 +95,8 @@ class FsObjectBackend implements ObjectBackend {
     private readonly fs: FsSeam,
     flushConcurrency: number,
     private readonly syncReadMax: number,
+    /** @internal read by FsStagedObject. */
+    readonly writebackEvery: number,
   ) {
     this.batch = fsync === "batch" ? new FsyncBatch({ fs, concurrency: flushConcurrency }) : undefined;
   }
@@ -161,8 +174,14 @@ class FsObjectBackend implements ObjectBackend {
 
   async read(oid: string): Promise<Buffer> {
     const path = objectPath(this.dir, oid);
-    if (this.syncReadMax > 0) {
-      const small = readSmallSync(path, this.syncReadMax, oid);
+    const facet = this.fs.sync;
+    if (this.syncReadMax > 0 && facet !== undefined) {
+      let small: Buffer | undefined;
+      try {
+        small = facet.readFileUpTo(path, this.syncReadMax);
+      } catch (err) {
+        throw notFoundOr(err, oid);
+      }
       if (small !== undefined) return small;
     }
     let file: SeamFile;
@@ -336,6 +355,10 @@ class FsObjectBackend implements ObjectBackend {
 
 class FsStagedObject implements StagedObject {
   private done = false;
+  private unsynced = 0;
+  /** The background fdatasync in flight (at most one), and the first error one reported. */
+  private writeback: Promise<void> | undefined;
+  private writebackError: unknown;
 
   constructor(
     private readonly backend: FsObjectBackend,
@@ -343,8 +366,34 @@ class FsStagedObject implements StagedObject {
     private readonly tmp: string,
   ) {}
 
-  write(chunk: Uint8Array): Promise<void> {
-    return this.file.write(chunk);
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.writebackError !== undefined) throw this.writebackError;
+    await this.file.write(chunk);
+    const every = this.backend.writebackEvery;
+    if (every > 0 && (this.unsynced += chunk.byteLength) >= every && this.writeback === undefined) {
+      // Early writeback: an fdatasync started now makes the disk work while the next chunks
+      // are hashed and written (Node has no sync_file_range). It is not awaited here and it
+      // promises nothing: durability still comes from the fsync in commit(), issued after
+      // the last write. Its error, if any, fails the next write or the commit, and is never
+      // forgotten: after a failed fsync Linux may report success for the next one although
+      // the pages were dropped ("fsyncgate"), so nothing is published after one.
+      this.unsynced = 0;
+      this.writeback = this.file.datasync().then(
+        () => {
+          this.writeback = undefined;
+        },
+        (err: unknown) => {
+          this.writeback = undefined;
+          this.writebackError ??= err;
+        },
+      );
+    }
+  }
+
+  /** Waits for the background fdatasync; rethrows its error. */
+  private async settleWriteback(): Promise<void> {
+    await this.writeback;
+    if (this.writebackError !== undefined) throw this.writebackError;
   }
 
   async commit(oid: string, mode: WriteMode): Promise<PublishOutcome> {
@@ -352,6 +401,7 @@ class FsStagedObject implements StagedObject {
     this.done = true;
     try {
       try {
+        await this.settleWriteback();
         if (this.backend.syncsEachWrite) await this.file.sync();
       } finally {
         await this.file.close();
@@ -367,37 +417,9 @@ class FsStagedObject implements StagedObject {
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    await this.settleWriteback().catch(() => undefined);
     await this.file.close().catch(() => undefined);
     await this.backend.seam.unlink(this.tmp).catch(() => undefined);
-  }
-}
-
-/**
- * Reads a small object with synchronous calls (no thread-pool round trips: ~10x the
- * throughput of the async path for 1 KiB objects), or returns undefined when it is larger
- * than `max` bytes. Only used with the real filesystem (the seam is async, and a custom or
- * fault-injecting seam must see every call); reads only, never writes.
- */
-function readSmallSync(path: string, max: number, oid: string): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (err) {
-    throw notFoundOr(err, oid);
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (size > max) return undefined;
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return off === size ? buf : buf.subarray(0, off);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -25,8 +25,10 @@ export interface OpenObjectStoreOptions {
   fs?: FsSeam;
   /** Staging directory for streamed puts (fs backend; same filesystem as `dir`). Default `<dir>/tmp`. */
   tmpDir?: string;
-  /** Fs backend: buffered reads up to this size use synchronous calls (default 64 KiB; 0: off). */
+  /** Fs backend: buffered reads up to this size use the seam's synchronous facet (default 64 KiB; 0: off). */
   syncReadMax?: number;
+  /** Fs backend, fsync "always": background fdatasync of a streamed put every this many bytes (default 32 MiB; 0: off). */
+  writebackEvery?: number;
   /** Called whenever an object is found corrupt (by a put, a read or verify). */
   onCorrupt?: (event: CorruptObjectEvent) => void;
 }
@@ -140,6 +142,7 @@ export async function openObjectStore(options: OpenObjectStoreOptions = {}): Pro
       fs,
       tmpDir: options.tmpDir,
       syncReadMax: options.syncReadMax,
+      writebackEvery: options.writebackEvery,
     });
   } else if (choice === "memory") {
     backend = createMemoryBackend();
@@ -262,8 +265,15 @@ class ContentAddressedStore implements ObjectStore {
         if (size > maxBytes) {
           throw new SnapError("invalid_argument", `stream exceeds maxBytes (${maxBytes})`, { data: { maxBytes } });
         }
-        hasher.update(chunk);
-        await staged.write(chunk); // one chunk in flight: memory stays bounded for any size
+        // Hash the chunk while the thread pool writes it: both only read it, so no copy is
+        // needed, and the chunk is released (the producer may reuse its buffer) before we
+        // ask for the next one. One chunk in flight: memory stays bounded for any size.
+        const written = staged.write(chunk);
+        try {
+          hasher.update(chunk);
+        } finally {
+          await written;
+        }
       }
       oid = hasher.digest();
       if (options.expectOid !== undefined && oid !== options.expectOid) {
@@ -449,13 +459,28 @@ class ContentAddressedStore implements ObjectStore {
   }
 }
 
+/**
+ * The chunks of a file, reading one chunk ahead: chunk n+1 is read while chunk n is hashed
+ * and written (these buffers are ours, so reading ahead is safe; two chunks in memory).
+ */
 async function* readFileChunks(file: SeamFile): AsyncGenerator<Uint8Array> {
-  let position = 0;
-  for (;;) {
+  const readAt = async (position: number): Promise<Buffer> => {
     const buf = Buffer.allocUnsafe(FILE_CHUNK);
     const n = await file.read(buf, 0, FILE_CHUNK, position);
-    if (n === 0) return;
-    position += n;
-    yield n === FILE_CHUNK ? buf : buf.subarray(0, n);
+    return n === FILE_CHUNK ? buf : buf.subarray(0, n);
+  };
+  let position = 0;
+  let next = readAt(0);
+  try {
+    for (;;) {
+      const chunk = await next;
+      if (chunk.byteLength === 0) return;
+      position += chunk.byteLength;
+      next = readAt(position);
+      next.catch(() => undefined); // awaited below or in finally; never an unhandled rejection
+      yield chunk;
+    }
+  } finally {
+    await next.catch(() => undefined); // no read in flight once the caller closes the file
   }
 }
