@@ -10,6 +10,7 @@ import { Output, type OutputStreams } from "./output.js";
 import { CLI_VERSION, createProgram, type CommandSpec } from "./program.js";
 import { COMMANDS } from "./commands/index.js";
 import { cliVersionDefinition } from "./schema.js";
+import { defaultHint } from "./hints.js";
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, conflict: 3, corruption: 4, interrupted: 130 } as const;
 
@@ -54,13 +55,17 @@ function exitCodeOf(err: unknown): number {
 
 export function reportError(out: Output, err: unknown, exitCode: number): number {
   if (out.json) {
-    if (!out.documentWritten) out.document(cliErrorOf(err));
+    if (!out.documentWritten) {
+      const doc = cliErrorOf(err);
+      doc.error.hint ??= defaultHint(doc.error.code);
+      out.document(doc);
+    }
   } else {
     const c = out.errColors;
     const doc = cliErrorOf(err);
     out.errorLine(`${c.red(c.bold(`error[${doc.error.code}]`))}: ${doc.error.message}`);
-    const hint = doc.error.hint ?? (isSnapError(err) ? undefined : "this is a bug in snap; run again with --debug and report it");
-    if (hint !== undefined) out.errorLine(`${c.dim("hint:")} ${hint}`);
+    const hint = doc.error.hint ?? defaultHint(doc.error.code);
+    out.errorLine(`${c.dim("hint:")} ${hint}`);
   }
   if (out.debug && err instanceof Error) {
     out.errorLine(err.stack ?? String(err));

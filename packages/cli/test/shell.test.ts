@@ -84,6 +84,9 @@ describe("snap shell", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack without --debug
     const json = await snap(["journal", "read", "--json"], { cwd: tmp.dir });
     expect(parseJson<{ error: { code: string } }>(json, "cli_error").error.code).toBe("store_not_found");
+    // errors thrown without a hint of their own still get one
+    const noHint = await snap(["--store", join(tmp.dir, "nowhere"), "show", "HEAD"], { cwd: tmp.dir });
+    expect(noHint.stderr.split("\n")[1]).toMatch(/^hint: \S/);
     const debug = await snap(["journal", "read", "--debug"], { cwd: tmp.dir });
     expect(debug.code).toBe(1);
     expect(debug.stderr).toMatch(/\n\s+at /); // the stack, only with --debug

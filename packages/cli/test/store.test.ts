@@ -303,6 +303,13 @@ describe("snap store commands", () => {
     for (const r of all) {
       expect(r.stdout).not.toMatch(ANSI);
       expect(r.stderr).not.toMatch(ANSI);
+      // every error is one line plus a hint line, without a stack
+      if (r.code !== 0 && r.stderr.startsWith("error[")) {
+        const lines = r.stderr.trimEnd().split("\n");
+        expect(lines[0]).toMatch(/^error\[[a-z_]+\]: \S/);
+        expect(lines[1]).toMatch(/^hint: \S/);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
     }
   });
 });
