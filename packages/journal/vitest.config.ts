@@ -1,4 +1,1 @@
-import { defineConfig, mergeConfig } from "vitest/config";
-import base from "../../config/vitest.base.js";
-
-export default mergeConfig(base, defineConfig({ test: { globalSetup: ["test/global-setup.ts"] } }));
+export { default } from "../../config/vitest.base.js";

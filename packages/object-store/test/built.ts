@@ -3,7 +3,7 @@ import { join } from "node:path";
 
 /**
  * Child-process tests run the built package (dist/), as users do. Fail with a clear message
- * when it is missing or older than the sources (test/global-setup.ts builds it first).
+ * when it is missing or older than the sources (the shared config/vitest-build-if-stale.ts global setup builds it first).
  */
 export function assertBuilt(): void {
   const pkg = join(import.meta.dirname, "..");

@@ -4,9 +4,8 @@
  * package when dist/index.js is missing or older than any file under src/.
  *
  * The package is the current working directory (vitest runs in the package dir under
- * `pnpm test`, `pnpm -r test` and `pnpm --filter`). Use it from another package with
- *   test: { globalSetup: ["../fs/scripts/vitest-build-if-stale.ts"] }
- * in that package's vitest.config.ts.
+ * `pnpm test`, `pnpm -r test` and `pnpm --filter`). config/vitest.base.ts installs it for
+ * every package, so `vitest run` in a package never tests a stale dist/.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
