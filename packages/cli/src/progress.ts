@@ -13,6 +13,9 @@ export class Progress {
   private readonly started = Date.now();
   private lastDraw = 0;
   private drawn = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** An activity line (no counts known): label and elapsed time, redrawn by a timer. */
+  private activity = false;
 
   constructor(
     private readonly stream: (Writable & { columns?: number }) | undefined,
@@ -45,8 +48,24 @@ export class Progress {
     this.draw(false);
   }
 
+  /**
+   * For work whose package reports no progress: show the label and the elapsed time,
+   * redrawn every 200 ms until clear(). A no-op when disabled.
+   */
+  startActivity(): this {
+    if (this.stream === undefined || this.timer !== undefined) return this;
+    this.activity = true;
+    this.timer = setInterval(() => this.draw(true), 200);
+    this.timer.unref();
+    return this;
+  }
+
   /** Erase the bar (the caller prints its result afterwards). */
   clear(): void {
+    if (this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
     if (this.stream === undefined || !this.drawn) return;
     this.stream.write("\r\u001b[2K");
     this.drawn = false;
@@ -55,6 +74,7 @@ export class Progress {
   /** The line as it would be drawn now (exported for tests). */
   render(now = Date.now()): string {
     const elapsed = Math.max((now - this.started) / 1000, 0.001);
+    if (this.activity && this.done === 0) return `${this.label}… ${elapsed.toFixed(1)} s`;
     const rate = this.done / elapsed;
     const rateText = `${rate >= 100 ? rate.toFixed(0) : rate.toFixed(1)} ${this.unit}/s`;
     if (this.total === undefined || this.total <= 0) return `${this.label} ${this.done} ${this.unit} (${rateText})`;

@@ -139,3 +139,17 @@ describe("TTY-only output", () => {
     expect(stdout.text).toBe('{"type":"x"}\n');
   });
 });
+
+describe("activity line", () => {
+  it("shows the label and elapsed time on a TTY until cleared, for work without progress reports", async () => {
+    const stderr = new Sink(true);
+    const out = new Output({ stdout: new Sink(true), stderr }, { json: false, quiet: false, color: true, debug: false, env: {} });
+    out.progress("commit").startActivity();
+    await new Promise((r) => setTimeout(r, 450));
+    out.clearProgress();
+    expect(stderr.text).toMatch(/\r\u001b\[2Kcommit… \d+\.\d s/);
+    const drawn = stderr.text.length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stderr.text.length).toBe(drawn); // the timer stopped
+  });
+});

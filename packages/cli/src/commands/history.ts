@@ -46,9 +46,8 @@ const commit: CommandSpec = {
       };
       if (typeof opts.message === "string") options.message = opts.message;
       if (typeof opts.runId === "string") options.runId = opts.runId;
-      const progress = ctx.out.progress("commit", undefined, "steps");
+      ctx.out.progress("commit").startActivity();
       const r = await store.commitDirectory(options);
-      progress.tick();
       const doc: Doc<typeof commitResultDefinition> = {
         type: "commit_result",
         schema_version: 1,

@@ -178,8 +178,7 @@ const read: CommandSpec = {
         if (ctx.signal.aborted) throw new SnapError("interrupted", "read interrupted");
         if (limit !== undefined && records.length >= limit) break;
         records.push(rec);
-        progress.tick();
-      }
+        }
       const last = records[records.length - 1];
       const doc = {
         type: "journal_records" as const,
@@ -293,9 +292,8 @@ const checkpoint: CommandSpec = {
   examples: [["snap journal checkpoint", "write checkpoints/ckpt-<seq>.ndjson"]],
   async run(ctx, _args, opts) {
     return withJournal(ctx, opts, false, async (journal, dir) => {
-      const progress = ctx.out.progress("checkpoint", undefined, "steps");
+      ctx.out.progress("checkpoint").startActivity();
       const result = await journal.checkpoint();
-      progress.tick();
       const doc = { type: "journal_checkpoint_result" as const, schema_version: 1, journal: dir, name: result.name, head_seq: result.head_seq, entities: result.count, created: result.created };
       return outcome(journalCheckpointResultDefinition, doc, (out) => {
         out.data(`${result.created ? "wrote" : "up to date:"} ${result.name} (head seq ${result.head_seq}, ${plural(result.count, "entity", "entities")})`);
@@ -359,9 +357,8 @@ const verify: CommandSpec = {
   examples: [["snap journal verify", "full rebuild and comparison"]],
   async run(ctx, _args, opts) {
     return withJournal(ctx, opts, false, async (journal) => {
-      const progress = ctx.out.progress("verify", undefined, "steps");
+      ctx.out.progress("verify").startActivity();
       const report = await journal.verify();
-      progress.tick();
       return outcome(
         journalVerifyReportDefinition,
         report,

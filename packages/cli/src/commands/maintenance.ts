@@ -57,9 +57,8 @@ const gc: CommandSpec = {
       if (typeof opts.keepRuns === "number") options.keepRuns = opts.keepRuns;
       if (typeof opts.keepDays === "number") options.keepDays = opts.keepDays;
       if (typeof opts.grace === "number") options.graceMs = opts.grace * 1000;
-      const progress = ctx.out.progress("gc", undefined, "steps");
+      ctx.out.progress("gc").startActivity();
       const report = await store.gc(options);
-      progress.tick();
       return outcome(gcReportDefinition, report, (out) => {
         const verb = report.dry_run ? "would remove" : "removed";
         out.data(
