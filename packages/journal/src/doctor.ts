@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import { nodeFs, type FsSeam } from "@snap/fs";
 import { scanSegment, splitFrames, type Anomaly, type DecodedRecord, type SegmentScan } from "./decode.js";
 import { nextChain } from "./format.js";
-import { ensureDir, listSegments, readWhole, type JournalPaths, type SegmentEntry } from "./files.js";
+import { ensureDir, listSegments, readSegmentBytes, type JournalPaths, type SegmentEntry } from "./files.js";
 import type { DoctorReport } from "./schema.js";
 
 export interface FullScan {
@@ -42,7 +42,7 @@ export async function fullScan(o: FullScanOptions): Promise<FullScan> {
   for (let i = 0; i < all.length; i++) {
     const { entry, archived: isArchived } = all[i]!;
     const isLast = i === all.length - 1;
-    const buf = await readWhole(o.fs, entry.path);
+    const buf = await readSegmentBytes(o.fs, o.paths, entry);
     // A foreign segment is classified without feeding its records to the caller.
     const peek = splitFrames(buf.subarray(0, Math.min(buf.length, 8192)), 0, false)[0];
     const headerStore = peek?.kind === "ok" && peek.record.type === "journal_header" ? String(peek.record.store_id) : undefined;
@@ -259,7 +259,7 @@ export async function* dumpFrames(fs: FsSeam, paths: JournalPaths, includeArchiv
   const archived = includeArchive ? await listSegments(fs, paths.archiveSegments) : [];
   const all = [...archived.map((e) => ({ e, a: true })), ...live.map((e) => ({ e, a: false }))].sort((x, y) => x.e.firstSeq - y.e.firstSeq);
   for (const { e, a } of all) {
-    const buf = await readWhole(fs, e.path);
+    const buf = await readSegmentBytes(fs, paths, e);
     let chain: string | undefined;
     for (const fr of splitFrames(buf, 0, true)) {
       if (fr.kind === "ok") {

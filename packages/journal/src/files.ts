@@ -143,3 +143,13 @@ export async function ensureDurableDir(fs: FsSeam, path: string): Promise<void> 
   }
   await fs.syncDir(parent);
 }
+
+/** A segment's bytes; if it was moved to archive/ since it was listed, read it there. */
+export async function readSegmentBytes(fs: FsSeam, paths: JournalPaths, entry: SegmentEntry): Promise<Buffer> {
+  try {
+    return await readWhole(fs, entry.path);
+  } catch (err) {
+    if (!isCode(err, "ENOENT")) throw err;
+    return await readWhole(fs, join(paths.archiveSegments, entry.name));
+  }
+}

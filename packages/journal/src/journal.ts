@@ -215,8 +215,21 @@ export class JournalCore {
     this.durableSeq = this.active.lastSeq;
   }
 
-  /** Reads the listing, the active segment's header and its tail (never whole segments). */
+  /**
+   * Reads the listing, the active segment's header and its tail (never whole segments).
+   * Runs without the lock at open: a segment archived or rolled meanwhile means "look again".
+   */
   protected async loadTail(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.loadTailOnce();
+      } catch (err) {
+        if (!isCode(err, "ENOENT") || attempt >= 20) throw err;
+      }
+    }
+  }
+
+  protected async loadTailOnce(): Promise<void> {
     const segs = await listSegments(this.fs, this.paths.segments);
     const seg = segs[segs.length - 1];
     if (seg === undefined) {

@@ -62,9 +62,10 @@ describe("SIGKILL storm", () => {
     const out: Outcome = { acked: new Map() };
     let started = 0;
     let done = 0;
+    let failed = false;
     const slot = async (s: number) => {
       let notCounted = 0;
-      while (started < CYCLES) {
+      while (started < CYCLES && !failed) {
         const c = started++;
         if (await cycle(dir, `c${c}s${s}`, out)) done++;
         else if (++notCounted < 20) started--;
@@ -75,7 +76,7 @@ describe("SIGKILL storm", () => {
       const m = await openJournal({ dir, lockTimeoutMs: 60_000 });
       let last = 0;
       try {
-        while (done < CYCLES) {
+        while (done < CYCLES && !failed) {
           await new Promise((r) => setTimeout(r, 50));
           if (done - last >= Math.max(50, CYCLES / 8)) {
             last = done;
@@ -87,7 +88,13 @@ describe("SIGKILL storm", () => {
         await m.close();
       }
     })();
-    await Promise.all(Array.from({ length: SLOTS }, (_, s) => slot(s)));
+    try {
+      await Promise.all(Array.from({ length: SLOTS }, (_, s) => slot(s)));
+    } catch (err) {
+      failed = true;
+      await maintenance.catch(() => undefined);
+      throw err;
+    }
     await maintenance;
     expect(done).toBe(CYCLES);
     const j = await openJournal({ dir });
