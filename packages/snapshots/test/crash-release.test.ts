@@ -80,7 +80,19 @@ async function crashLane(cycles: number, lane: number): Promise<{ finished: numb
   const outcomes = { finished: 0, rolledBack: 0, clean: 0 };
   let next = spawnWarm(args);
   for (let i = 0; i < cycles; i++) {
-    const current = next;
+    let current = next;
+    // A sibling package being rebuilt meanwhile (its dist/ briefly missing) keeps a child from
+    // loading at all: no cycle is lost, so wait and load a fresh one.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await current.loaded;
+        break;
+      } catch (err) {
+        if (attempt >= 30 || !String((err as Error).message).includes("ERR_MODULE_NOT_FOUND")) throw err;
+        await new Promise((r) => setTimeout(r, 2000));
+        current = spawnWarm(args);
+      }
+    }
     next = spawnWarm(args);
     await runUntilKilled(current, lane * 100_000 + i + 1, Math.floor(Math.random() * 120));
     // Whatever was killed where: the target serves one complete release.
