@@ -10,6 +10,9 @@
  * - Every directory has a durable listing: its names and the nodes they pointed to at the
  *   last syncDir (at creation of the seam for directories that existed; empty for
  *   directories created since).
+ * - A symbolic link is a node holding its target text, fixed at creation: a directory
+ *   entry like any other name, so it is durable once its directory is fsynced (symlink(2)
+ *   writes no data of its own that could be lost separately from the name).
  * - `powerLoss()` rewrites root to the durable state: starting at root, each directory
  *   holds exactly its durable listing, each file its node's durable content. Names created
  *   after the last syncDir of their directory vanish; names unlinked or renamed away since
@@ -49,7 +52,12 @@ interface DirNode {
   entries: Map<string, FsNode>;
   durable: Map<string, FsNode>;
 }
-type FsNode = FileNode | DirNode;
+/** A symbolic link: the name's target text (symlinks are never rewritten in place). */
+interface LinkNode {
+  kind: "symlink";
+  target: string;
+}
+type FsNode = FileNode | DirNode | LinkNode;
 
 /** Operation kinds counted in `counts.ops`. */
 export type FaultOpKind =
@@ -65,8 +73,10 @@ export type FaultOpKind =
   | "mkdir"
   | "rmdir"
   | "utimes"
+  | "symlink"
   | "syncDir"
   | "readFile"
+  | "readlink"
   | "readdir"
   | "stat"
   | "read"
@@ -84,6 +94,7 @@ const MUTATING = new Set<FaultOpKind>([
   "mkdir",
   "rmdir",
   "utimes",
+  "symlink",
   "syncDir",
 ]);
 
@@ -163,7 +174,8 @@ async function scan(base: FsSeam, dir: string): Promise<DirNode> {
     const st = await base.lstat(p);
     if (st.isDirectory()) node.entries.set(name, await scan(base, p));
     else if (st.isFile()) node.entries.set(name, { kind: "file", durable: await base.readFile(p) });
-    // symlinks and others are not modelled (left alone by powerLoss)
+    else if (st.isSymbolicLink()) node.entries.set(name, { kind: "symlink", target: await base.readlink(p) });
+    // sockets, FIFOs, devices are not modelled (powerLoss drops them)
   }
   node.durable = new Map(node.entries);
   return node;
@@ -363,6 +375,9 @@ class FaultSeam implements FaultFs {
           seen.add(node);
           await this.base.mkdir(p);
           out.entries.set(name, await rebuild(node.durable, p, seen));
+        } else if (node.kind === "symlink") {
+          await this.base.symlink(node.target, p);
+          out.entries.set(name, node);
         } else {
           const first = written.get(node);
           if (first !== undefined) await this.base.link(first, p);
@@ -439,7 +454,14 @@ class FaultSeam implements FaultFs {
     await this.base.rename(from, to);
     if (!this.modelRename(from, to)) {
       const st = await this.base.lstat(to);
-      this.setEntry(to, st.isDirectory() ? await scanVolatile(this.base, to) : { kind: "file", durable: Buffer.alloc(0) });
+      this.setEntry(
+        to,
+        st.isDirectory()
+          ? await scanVolatile(this.base, to)
+          : st.isSymbolicLink()
+            ? { kind: "symlink", target: await this.base.readlink(to) }
+            : { kind: "file", durable: Buffer.alloc(0) },
+      );
     }
   }
 
@@ -447,6 +469,17 @@ class FaultSeam implements FaultFs {
     this.gate("unlink", path);
     await this.base.unlink(path);
     this.deleteEntry(path);
+  }
+
+  async symlink(target: string, path: string): Promise<void> {
+    this.gate("symlink", path, { to: target });
+    await this.base.symlink(target, path);
+    if (this.parentOf(path)) this.setEntry(path, { kind: "symlink", target });
+  }
+
+  async readlink(path: string): Promise<string> {
+    this.gate("readlink", path);
+    return this.base.readlink(path);
   }
 
   async mkdir(path: string, options?: { recursive?: boolean }): Promise<void> {
@@ -515,6 +548,8 @@ class FaultSeam implements FaultFs {
         base.rename(from, to);
         if (!this.modelRename(from, to)) {
           const st = base.lstat(to);
+          // (a symlink renamed in from outside root through the sync facet is modelled as
+          // an empty file: the facet has no readlink; snap renames symlinks asynchronously)
           this.setEntry(to, st.isDirectory() ? scanVolatileSync(base, to) : { kind: "file", durable: Buffer.alloc(0) });
         }
       },

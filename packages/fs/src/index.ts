@@ -9,6 +9,7 @@ export {
   type PublishOptions,
   type PublishResult,
 } from "./publish.js";
+export { swapSymlink, type SwapSymlinkOptions } from "./symlink.js";
 export { FsyncBatch, type FsyncBatchOptions } from "./batch.js";
 export { appendDurable, type AppendOptions } from "./append.js";
 export {

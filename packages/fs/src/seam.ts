@@ -66,6 +66,13 @@ export interface FsSeam {
   stat(path: string): Promise<SeamStats>;
   lstat(path: string): Promise<SeamStats>;
   utimes(path: string, atime: Date, mtime: Date): Promise<void>;
+  /**
+   * symlink(2): creates `path` as a symbolic link holding `target` (never overwrites:
+   * EEXIST). Like any new name, it survives power loss only once its directory is fsynced.
+   */
+  symlink(target: string, path: string): Promise<void>;
+  /** readlink(2): the text a symbolic link holds (EINVAL when `path` is not a symlink). */
+  readlink(path: string): Promise<string>;
   /** Opens a directory and fsyncs it, making the names in it durable. */
   syncDir(path: string): Promise<void>;
   /**
@@ -264,6 +271,8 @@ export const nodeFs: FsSeam = {
   stat: (p) => fsp.stat(p),
   lstat: (p) => fsp.lstat(p),
   utimes: (p, a, m) => fsp.utimes(p, a, m),
+  symlink: (target, p) => fsp.symlink(target, p),
+  readlink: (p) => fsp.readlink(p),
   async syncDir(path) {
     // O_DIRECTORY|O_RDONLY; fsync on a directory fd persists its entries (Linux, macOS).
     const handle = await fsp.open(path, fsConstants.O_RDONLY | (fsConstants.O_DIRECTORY ?? 0));
