@@ -14,7 +14,8 @@ import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import cacache from "cacache";
 import * as git from "isomorphic-git";
-import { APPEND_RECORDS, FSYNC_FILES, LARGE_STREAM, LARGE_STREAM_MIB, SMALL_OBJECTS } from "./datasets.mjs";
+import Database from "better-sqlite3";
+import { APPEND_RECORDS, FSYNC_FILES, JOURNAL_RECORDS, journalRecordCount, LARGE_STREAM, LARGE_STREAM_MIB, SMALL_OBJECTS } from "./datasets.mjs";
 
 const sameBytes = (a, b) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), b) === 0;
 
@@ -160,6 +161,62 @@ export const ANCHORS = {
           fs.closeSync(fd);
         },
         teardown: (file) => ctx.removeDir(path.dirname(file)),
+      };
+    },
+  },
+
+  /** One 1 KiB record per write + fdatasync: what a durable single-writer append costs on this disk. */
+  append_fdatasync_1k: {
+    name: `append+fdatasync ${JOURNAL_RECORDS.label} records (sync)`,
+    unit: "records/s",
+    work: JOURNAL_RECORDS.count,
+    prepare(ctx) {
+      const count = journalRecordCount(ctx);
+      const record = Buffer.alloc(JOURNAL_RECORDS.size, 0x61);
+      record[record.length - 1] = 0x0a;
+      return {
+        work: count,
+        setup: async () => path.join(await ctx.freshDir("append1k"), "log"),
+        run(file) {
+          const fd = fs.openSync(file, "a");
+          for (let i = 0; i < count; i++) {
+            fs.writeSync(fd, record);
+            fs.fdatasyncSync(fd);
+          }
+          fs.closeSync(fd);
+        },
+        teardown: (file) => ctx.removeDir(path.dirname(file)),
+      };
+    },
+  },
+
+  /** better-sqlite3, WAL, synchronous=FULL: every autocommit INSERT is one transaction, fsynced. */
+  sqlite_wal_full: {
+    name: `better-sqlite3 WAL synchronous=FULL, 1 INSERT of ${JOURNAL_RECORDS.label} per transaction`,
+    unit: "records/s",
+    work: JOURNAL_RECORDS.count,
+    prepare(ctx) {
+      const count = journalRecordCount(ctx);
+      const payload = Buffer.alloc(JOURNAL_RECORDS.size, 0x61);
+      return {
+        work: count,
+        async setup() {
+          const dir = await ctx.freshDir("sqlite");
+          const db = new Database(path.join(dir, "log.db"));
+          db.pragma("journal_mode = WAL");
+          db.pragma("synchronous = FULL");
+          db.exec("CREATE TABLE log (seq INTEGER PRIMARY KEY, action TEXT NOT NULL, item TEXT NOT NULL, payload BLOB NOT NULL)");
+          return { dir, db, insert: db.prepare("INSERT INTO log (action, item, payload) VALUES (?, ?, ?)") };
+        },
+        run({ insert }) {
+          for (let i = 0; i < count; i++) insert.run("put", `k${i % 100}`, payload);
+        },
+        async teardown({ dir, db }) {
+          const n = db.prepare("SELECT count(*) AS n FROM log").get().n;
+          db.close();
+          await ctx.removeDir(dir);
+          if (n !== count) throw new Error(`sqlite anchor: ${n} rows, expected ${count}`);
+        },
       };
     },
   },

@@ -23,7 +23,10 @@ export class SuiteUnavailable extends Error {
  */
 export const atLeast = (ratio) => ({ op: ">=", ratio });
 
-export function createContext({ repeat, tmpRoot, log }) {
+/** Marker a suite returns in place of a row it could not measure (see `ctx.notMeasured`). */
+export const NOT_MEASURED = Symbol("not measured");
+
+export function createContext({ repeat, tmpRoot, log, quick = false, full = false }) {
   const anchorResults = new Map(); // id -> {id, name, unit, value}
   const measuredAnchors = []; // in the order they were measured, for the anchor rows
 
@@ -60,6 +63,10 @@ export function createContext({ repeat, tmpRoot, log }) {
 
   const ctx = {
     repeat,
+    /** `--quick`: suites use the smaller sizes their README section names. */
+    quick,
+    /** `--full`: suites that shrink an expensive default (e.g. journal open time) use the issue's size. */
+    full,
     log,
     data: createDatasets(log),
 
@@ -112,10 +119,12 @@ export function createContext({ repeat, tmpRoot, log }) {
      * unit (higher is faster), so `ratio = value / anchor`. Pass `target: null` for rows that
      * are context only (no goal), `target: atLeast(x)` otherwise.
      */
-    compare({ name, value, unit, anchor, target = null }) {
+    compare({ name, value, unit, anchor, target = null, lowerIsBetter = false, note }) {
       if (anchor.unit !== unit) throw new Error(`row ${name}: unit ${unit} differs from anchor unit ${anchor.unit}`);
-      const ratio = value / anchor.value;
-      return {
+      if (!Number.isFinite(value) || !Number.isFinite(anchor.value)) throw new Error(`row ${name}: not a finite measurement`);
+      // Times (lowerIsBetter) are turned around so that every ratio stays higher-is-better.
+      const ratio = lowerIsBetter ? anchor.value / value : value / anchor.value;
+      const row = {
         name,
         value,
         unit,
@@ -125,6 +134,31 @@ export function createContext({ repeat, tmpRoot, log }) {
         target,
         pass: target === null ? null : ratio >= target.ratio,
       };
+      if (note !== undefined) row.note = note;
+      return row;
+    },
+
+    /**
+     * An absolute target from an issue (e.g. "diff < 50 ms") as an anchor-shaped budget: the
+     * row's anchor is the budget itself (named "budget: ..."), never a measurement.
+     */
+    budget: (name, value, unit) => ({ name: `budget: ${name}`, value, unit }),
+
+    /** An informational row (no anchor, no ratio, no target), e.g. the disk qualification. */
+    info({ name, value, unit, note }) {
+      if (!Number.isFinite(value)) throw new Error(`row ${name}: not a finite measurement`);
+      const row = { name, value, unit, anchor: null, anchor_value: null, ratio: null, target: null, pass: null };
+      if (note !== undefined) row.note = note;
+      return row;
+    },
+
+    /**
+     * In place of a row that cannot be measured here (an API missing from a dist): the runner
+     * lists it under `skipped` as NOT MEASURED with the reason, never with a number.
+     */
+    notMeasured(name, reason) {
+      log(`  NOT MEASURED ${name}: ${reason}`);
+      return { [NOT_MEASURED]: true, name, reason };
     },
 
     /** Stop the suite: it cannot be measured here (say why). */

@@ -18,6 +18,10 @@ export const LARGE_STREAM_MIB = (LARGE_STREAM.chunks * LARGE_STREAM.chunkSize) /
 /** 200-byte records: the append+fdatasync anchor (journal rows will use it). */
 export const APPEND_RECORDS = { count: 2_000, size: 200, label: "2k x 200 B" };
 
+/** 1 KiB durable appends: the journal rows and their anchors (raw append+fdatasync, SQLite). */
+export const JOURNAL_RECORDS = { count: 1_000, quickCount: 300, size: 1 * KiB, label: "1 KiB" };
+export const journalRecordCount = (ctx) => (ctx.quick ? JOURNAL_RECORDS.quickCount : JOURNAL_RECORDS.count);
+
 /** Per-file fsync is slow (~3k/s); its anchor uses fewer files than SMALL_OBJECTS. */
 export const FSYNC_FILES = { count: 2_000, size: 1 * KiB, label: "2k x 1 KiB" };
 

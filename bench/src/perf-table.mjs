@@ -14,7 +14,7 @@ const doc = JSON.parse(readFileSync(file, "utf8"));
 
 const cell = (s) => String(s).replaceAll("|", "\\|");
 const lines = [
-  `Median of ${doc.repeat ?? "?"} runs, ${doc.created_at}, Node ${doc.machine?.node}, ${doc.machine?.cpus} CPUs (${doc.machine?.platform}). Ratios are snap / anchor, higher is better.`,
+  `Median of ${doc.repeat ?? "?"} runs, ${doc.created_at}, Node ${doc.machine?.node}, ${doc.machine?.cpus} CPUs (${doc.machine?.platform}). Ratios are snap / anchor for rates and anchor / snap for times (ms): higher is better.`,
   "",
   "| row | snap | anchor (same run) | ratio | target | |",
   "|---|---:|---|---:|---:|---|",
@@ -28,5 +28,8 @@ for (const r of doc.rows) {
     `| ${cell(`${r.suite}: ${r.name}`)} | ${formatNumber(r.value)} ${r.unit} | ${cell(r.anchor)}: ${formatNumber(r.anchor_value)} | ${ratio} | ${target} | ${pass} |`,
   );
 }
-for (const s of doc.skipped ?? []) lines.push(`| ${cell(s.suite)}: not measured (${cell(s.reason)}) | | | | | |`);
+for (const r of doc.rows) {
+  if (r.anchor === null && r.suite !== "anchors") lines.push(`| ${cell(`${r.suite}: ${r.name}`)} | ${formatNumber(r.value)} ${r.unit} | (informational) | | | |`);
+}
+for (const s of doc.skipped ?? []) lines.push(`| ${cell(s.suite)}: ${s.row ? `${cell(s.row)}: ` : ""}not measured (${cell(s.reason)}) | | | | | |`);
 process.stdout.write(`${lines.join("\n")}\n`);

@@ -63,9 +63,9 @@ export function formatTable(rows, skipped) {
     formatRatio(r.ratio),
     formatTarget(r.target),
     formatPass(r.pass),
-    r.anchor === null ? "(anchor)" : `${r.anchor} (${formatNumber(r.anchor_value)} ${r.unit})`,
+    r.anchor !== null ? `${r.anchor} (${formatNumber(r.anchor_value)} ${r.unit})` : r.suite === "anchors" ? "(anchor)" : "(informational)",
   ]);
-  for (const s of skipped) body.push([s.suite, `NOT MEASURED: ${s.reason}`, "", "", "", "", "", ""]);
+  for (const s of skipped) body.push([s.suite, `${s.row ? `${s.row}: ` : ""}NOT MEASURED: ${s.reason}`, "", "", "", "", "", ""]);
   const numeric = new Set([2, 4]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((row) => row[c].length)));
   const line = (cells) =>
@@ -73,5 +73,6 @@ export function formatTable(rows, skipped) {
       .map((cell, c) => (c === cells.length - 1 ? cell : numeric.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
       .join("  ")
       .trimEnd();
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
+  const notes = rows.filter((r) => r.note !== undefined).map((r) => `note (${r.suite}: ${r.name}): ${r.note}`);
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line), ...(notes.length ? ["", ...notes] : [])].join("\n");
 }

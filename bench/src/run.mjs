@@ -17,7 +17,7 @@ import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { createContext, SuiteUnavailable } from "./context.mjs";
+import { createContext, NOT_MEASURED, SuiteUnavailable } from "./context.mjs";
 import { buildResults, formatTable, validateResults } from "./report.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -26,9 +26,10 @@ const RESULTS_FILE = path.join(HERE, "..", "results", "latest.json");
 const DEFAULT_REPEAT = 5;
 const QUICK_REPEAT = 3;
 
-const USAGE = `usage: node --expose-gc src/run.mjs [suite...] [--quick] [--repeat N]
+const USAGE = `usage: node --expose-gc src/run.mjs [suite...] [--quick] [--full] [--repeat N]
   suite       one or more suite names (default: all)
-  --quick     ${QUICK_REPEAT} repetitions per measurement instead of ${DEFAULT_REPEAT}
+  --quick     ${QUICK_REPEAT} repetitions per measurement instead of ${DEFAULT_REPEAT}, smaller sizes where a suite says so
+  --full      the issues' full sizes where the default run shrinks them (journal open time: 1 GiB)
   --repeat N  N repetitions per measurement (the median is reported)`;
 
 const log = (message) => process.stderr.write(`${message}\n`);
@@ -36,13 +37,14 @@ const log = (message) => process.stderr.write(`${message}\n`);
 class UsageError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { suites: [], repeat: DEFAULT_REPEAT, help: false };
+  const opts = { suites: [], repeat: DEFAULT_REPEAT, help: false, quick: false, full: false };
   let repeatGiven = false;
   let quick = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--help" || arg === "-h") opts.help = true;
     else if (arg === "--quick") quick = true;
+    else if (arg === "--full") opts.full = true;
     else if (arg === "--repeat" || arg.startsWith("--repeat=")) {
       const raw = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[++i];
       const n = Number(raw);
@@ -53,6 +55,8 @@ function parseArgs(argv) {
     else opts.suites.push(arg);
   }
   if (quick && !repeatGiven) opts.repeat = QUICK_REPEAT;
+  opts.quick = quick;
+  if (opts.quick && opts.full) throw new UsageError("--quick and --full exclude each other");
   return opts;
 }
 
@@ -96,14 +100,18 @@ async function main() {
 
   const suiteRows = [];
   const skipped = [];
-  const { ctx, anchorRows } = createContext({ repeat: opts.repeat, tmpRoot, log });
+  const { ctx, anchorRows } = createContext({ repeat: opts.repeat, tmpRoot, log, quick: opts.quick, full: opts.full });
   log(`snap bench: ${selected.map((s) => s.name).join(", ")}; median of ${opts.repeat}; scratch ${tmpRoot}`);
   try {
     for (const suite of selected) {
       log(`suite ${suite.name}`);
       try {
         const rows = await suite.run(ctx);
-        for (const row of rows) suiteRows.push({ suite: suite.name, ...row });
+        for (const row of rows) {
+          // A row the suite could not measure is listed with its reason, never with a number.
+          if (row[NOT_MEASURED]) skipped.push({ suite: suite.name, row: row.name, reason: row.reason });
+          else suiteRows.push({ suite: suite.name, ...row });
+        }
       } catch (err) {
         if (!(err instanceof SuiteUnavailable)) throw err;
         log(`suite ${suite.name} NOT MEASURED: ${err.message}`);
