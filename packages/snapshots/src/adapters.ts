@@ -8,8 +8,7 @@
  * idempotent: applying the same plan to an empty `outDir` gives the same files.
  */
 import { join, resolve as resolvePath, sep } from "node:path";
-import { lstat } from "node:fs/promises";
-import { FsyncBatch, nodeFs } from "@snap/fs";
+import { type FsSeam, FsyncBatch, publishFile } from "@snap/fs";
 import { isSnapError, oidOf, SnapError, type Manifest, type Projection } from "@snap/schema";
 import { assertLabel } from "./label.js";
 import type { SnapshotView } from "./view.js";
@@ -25,8 +24,13 @@ export interface AdapterContext {
   view: SnapshotView;
   /** The materialization directory to write into (staging; becomes immutable after verify). */
   outDir: string;
-  /** Batch fsync: add every file and directory written; snap flushes it before the switch. */
+  /**
+   * Batch fsync: add every file and directory written (publishFile with durability "batch"
+   * does it); snap flushes it before the staging directory is renamed into place.
+   */
   batch: FsyncBatch;
+  /** The filesystem seam to read and write through (@snap/fs; never node:fs directly). */
+  fs: FsSeam;
   /** This projection's receipt in the release currently serving, if any. */
   previousReceipt: Record<string, unknown> | undefined;
 }
@@ -65,18 +69,18 @@ export function safeJoin(outDir: string, rel: string): string {
 }
 
 /** Creates the parent directories of `file` under `root`, refusing any symlink on the way. */
-async function mkdirsUnder(root: string, file: string, batch: FsyncBatch, made: Set<string>): Promise<void> {
+async function mkdirsUnder(fs: FsSeam, root: string, file: string, batch: FsyncBatch, made: Set<string>): Promise<void> {
   const rel = file.slice(root.length + 1).split(sep);
   let cur = root;
   for (let i = 0; i < rel.length - 1; i++) {
     const next = join(cur, rel[i] as string);
     if (!made.has(next)) {
       try {
-        await nodeFs.mkdir(next);
+        await fs.mkdir(next);
         batch.addDir(cur);
       } catch (err) {
         if ((err as { code?: string }).code !== "EEXIST") throw err;
-        const st = await lstat(next);
+        const st = await fs.lstat(next);
         if (!st.isDirectory()) throw new SnapError("target_unsafe", `${next} exists and is not a directory (a symlink?)`, { data: { path: next } });
       }
       made.add(next);
@@ -85,17 +89,12 @@ async function mkdirsUnder(root: string, file: string, batch: FsyncBatch, made: 
   }
 }
 
-async function writeNew(path: string, data: Uint8Array, batch: FsyncBatch): Promise<void> {
-  try {
-    await nodeFs.writeFile(path, data, "wx");
-  } catch (err) {
-    if ((err as { code?: string }).code === "EEXIST") {
-      throw new SnapError("release_failed", `two projections write the same path ${path}`, { data: { path } });
-    }
-    throw err;
+/** Publishes a new file (@snap/fs publishFile, durability "batch": durable at the batch's flush). */
+async function writeNew(fs: FsSeam, path: string, data: Uint8Array, batch: FsyncBatch): Promise<void> {
+  const result = await publishFile(path, data, { fs, durability: "batch", batch });
+  if (result === "exists") {
+    throw new SnapError("release_failed", `two projections write the same path ${path}`, { data: { path } });
   }
-  batch.addFile(path);
-  batch.addDir(join(path, ".."));
 }
 
 function prefixOf(config: Record<string, unknown>): string {
@@ -120,9 +119,9 @@ export const filesAdapter: ReleaseAdapter = {
     let bytes = 0;
     for (const label of ctx.projection.input_artifacts) {
       const path = safeJoin(root, prefix === "" ? label : `${prefix}/${label}`);
-      await mkdirsUnder(root, path, ctx.batch, made);
+      await mkdirsUnder(ctx.fs, root, path, ctx.batch, made);
       const data = await ctx.view.content(label);
-      await writeNew(path, data, ctx.batch);
+      await writeNew(ctx.fs, path, data, ctx.batch);
       bytes += data.byteLength;
     }
     return { adapter: "files", projection: ctx.projectionName, files: ctx.projection.input_artifacts.length, bytes, prefix, status: "success", applied_at: new Date().toISOString() };
@@ -132,7 +131,7 @@ export const filesAdapter: ReleaseAdapter = {
     let bytes = 0;
     for (const label of ctx.projection.input_artifacts) {
       const path = safeJoin(ctx.outDir, prefix === "" ? label : `${prefix}/${label}`);
-      const st = await lstat(path).catch(() => undefined);
+      const st = await ctx.fs.lstat(path).catch(() => undefined);
       if (!st?.isFile()) return false;
       bytes += st.size;
     }
@@ -161,14 +160,14 @@ export const concatAdapter: ReleaseAdapter = {
     const data = Buffer.concat(parts);
     const root = resolvePath(ctx.outDir);
     const path = safeJoin(root, output);
-    await mkdirsUnder(root, path, ctx.batch, new Set());
-    await writeNew(path, data, ctx.batch);
+    await mkdirsUnder(ctx.fs, root, path, ctx.batch, new Set());
+    await writeNew(ctx.fs, path, data, ctx.batch);
     return { adapter: "concat", projection: ctx.projectionName, output, artifacts: ctx.projection.input_artifacts.length, bytes: data.byteLength, sha256: oidOf(data), status: "success", applied_at: new Date().toISOString() };
   },
   async verify(receipt, ctx) {
     const path = safeJoin(ctx.outDir, String(receipt.output));
     try {
-      const data = await nodeFs.readFile(path);
+      const data = await ctx.fs.readFile(path);
       return oidOf(data) === receipt.sha256;
     } catch {
       return false;

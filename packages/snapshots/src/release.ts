@@ -9,21 +9,29 @@
  *   releases/N/target.json           release_target: the path N switches
  *   releases/N/current               the default target (a symlink)
  *   <target>                         a symlink to releases/N/<snapshot-oid>, switched by
- *                                    symlink(tmp) + rename(tmp, target): one atomic swap
+ *                                    @snap/fs swapSymlink: symlink(tmp) + rename(tmp,
+ *                                    target) (one atomic swap) + fsync of its directory
  *
  * Protocol, all under the snapshots lock (so releases of one name, and of all names, are
  * serialized): recover pending intents -> resolve -> check the target (refuse one snap did
  * not make, or move it aside with `force`; never delete it) -> materialize (or reuse) ->
  * put the release object -> publish pending.json -> swap the target (commit point of what is
  * served) -> one refs transaction moves refs/releases/N (commit point of the record) ->
- * remove pending.json. A failure before the swap leaves the previous release serving and
+ * remove pending.json.
+ *
+ * Durability (power loss): every write goes through the store's seam (ctx.fs) and each step
+ * is durable before the next starts: materialization files (publishFile, durability
+ * "batch", one FsyncBatch flushed, staging directories included) -> rename of the staging
+ * directory into releases/N/<oid>/ + fsync of releases/N/ -> marker <oid>.json (durable
+ * publish) -> release object (objects flush) -> target.json, pending.json (durable
+ * publishes) -> target swapped and its directory fsynced -> refs transaction (journal
+ * commit). So a durable ref or a durable target never names an incomplete materialization. A failure before the swap leaves the previous release serving and
  * moves no ref. Recovery: target already on the new materialization -> move the ref
  * (finish); otherwise -> put the previous one back if the target is gone (roll back).
  */
 import { randomBytes } from "node:crypto";
-import { lstat, readlink, rm, symlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from "node:path";
-import { FsyncBatch, fsyncDir, isCode, nodeFs, publishFile, withLock } from "@snap/fs";
+import { type FsSeam, FsyncBatch, fsyncDir, isCode, publishFile, swapSymlink, withLock } from "@snap/fs";
 import { canonicalJson, isOid, isSnapError, parseVersioned, SnapError, type Manifest, type Projection, type Release } from "@snap/schema";
 import { AdapterRegistry, type AdapterContext } from "./adapters.js";
 import { configFingerprint } from "./fingerprint.js";
@@ -86,10 +94,22 @@ function relDir(ctx: StoreContext, name: string): string {
   return join(ctx.dir, "releases", name);
 }
 
+/** Creates `dir` if absent; a new directory is made durable by fsyncing its parent. */
+async function ensureDurableDir(fs: FsSeam, dir: string): Promise<void> {
+  try {
+    await fs.lstat(dir);
+    return;
+  } catch (err) {
+    if (!isCode(err, "ENOENT")) throw err;
+  }
+  await fs.mkdir(dir, { recursive: true });
+  await fsyncDir(dirname(dir), fs);
+}
+
 async function ensureRelDir(ctx: StoreContext, name: string): Promise<string> {
   const dir = relDir(ctx, name);
-  await nodeFs.mkdir(dir, { recursive: true });
-  const st = await lstat(dir);
+  await ensureDurableDir(ctx.fs, dir);
+  const st = await ctx.fs.lstat(dir);
   if (!st.isDirectory()) {
     throw new SnapError("target_unsafe", `${dir} is not a plain directory (a symlink?); refusing to materialize through it`, { data: { path: dir } });
   }
@@ -100,13 +120,13 @@ async function ensureRelDir(ctx: StoreContext, name: string): Promise<string> {
 async function inspectTarget(ctx: StoreContext, name: string, target: string): Promise<{ state: "absent" } | { state: "ours"; snapshotOid: string | null } | { state: "foreign"; why: string }> {
   let st;
   try {
-    st = await lstat(target);
+    st = await ctx.fs.lstat(target);
   } catch (err) {
     if (isCode(err, "ENOENT")) return { state: "absent" };
     throw err;
   }
   if (!st.isSymbolicLink()) return { state: "foreign", why: st.isDirectory() ? "a directory" : "a file" };
-  const text = await readlink(target);
+  const text = await ctx.fs.readlink(target);
   const points = resolvePath(dirname(target), text);
   const base = relDir(ctx, name);
   if (dirname(points) === base) {
@@ -129,17 +149,17 @@ function targetFor(ctx: StoreContext, name: string, given: string | undefined, r
 }
 
 async function readTarget(ctx: StoreContext, name: string): Promise<string | undefined> {
-  const raw = await readJsonFile(join(relDir(ctx, name), "target.json"));
+  const raw = await readJsonFile(join(relDir(ctx, name), "target.json"), ctx.fs);
   if (raw === undefined) return undefined;
   return parseVersioned(releaseTargetDefinition.schema, raw).target;
 }
 
 async function readMaterialization(ctx: StoreContext, name: string, snapshotOid: string): Promise<Materialization | undefined> {
   const dir = join(relDir(ctx, name), snapshotOid);
-  const marker = await readJsonFile(`${dir}.json`);
+  const marker = await readJsonFile(`${dir}.json`, ctx.fs);
   if (marker === undefined) return undefined;
   try {
-    const st = await lstat(dir);
+    const st = await ctx.fs.lstat(dir);
     if (!st.isDirectory()) return undefined;
   } catch {
     return undefined;
@@ -147,37 +167,53 @@ async function readMaterialization(ctx: StoreContext, name: string, snapshotOid:
   return parseVersioned(materializationDefinition.schema, marker);
 }
 
-/** Atomically points `target` at `dest`: symlink to a temporary name, then rename over the target. */
-async function swapLink(target: string, dest: string): Promise<void> {
+/**
+ * Atomically and durably points `target` at `dest` (@snap/fs swapSymlink: symlink to a
+ * temporary name, rename over the target, fsync the directory). The temporary name is
+ * ours (`.snap-tmp-link-*`), so recovery can sweep it from a directory snap does not own.
+ */
+async function swapLink(fs: FsSeam, target: string, dest: string): Promise<void> {
   const parent = dirname(target);
-  await nodeFs.mkdir(parent, { recursive: true });
-  const tmp = join(parent, `.snap-tmp-link-${process.pid}-${randomBytes(6).toString("hex")}`);
-  // fs seam has no symlink(): see README "Limits".
-  await symlink(dest, tmp);
-  try {
-    await nodeFs.rename(tmp, target); // commit point: the target now serves `dest`
-  } catch (err) {
-    await nodeFs.unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await fsyncDir(parent);
+  await ensureDurableDir(fs, parent);
+  const tmpPath = join(parent, `.snap-tmp-link-${process.pid}-${randomBytes(6).toString("hex")}`);
+  await swapSymlink(target, dest, { fs, durability: "always", tmpPath });
 }
 
 /** Removes our own temporary links next to a target (debris of a crash mid-swap). */
-async function cleanLinkDebris(target: string): Promise<void> {
+async function cleanLinkDebris(fs: FsSeam, target: string): Promise<void> {
   const parent = dirname(target);
   let names: string[];
   try {
-    names = await nodeFs.readdir(parent);
+    names = await fs.readdir(parent);
   } catch {
     return;
   }
   for (const n of names) {
     if (n.startsWith(".snap-tmp-link-")) {
       const p = join(parent, n);
-      const st = await lstat(p).catch(() => undefined);
-      if (st?.isSymbolicLink()) await nodeFs.unlink(p).catch(() => undefined);
+      const st = await fs.lstat(p).catch(() => undefined);
+      if (st?.isSymbolicLink()) await fs.unlink(p).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Removes a tree snap made itself under releases/N (staging debris `.tmp-*`, a moved-aside
+ * incomplete materialization): never a target, never user data. Not durable (debris).
+ */
+async function removeOwnTree(fs: FsSeam, path: string): Promise<void> {
+  let st;
+  try {
+    st = await fs.lstat(path);
+  } catch (err) {
+    if (isCode(err, "ENOENT")) return;
+    throw err;
+  }
+  if (st.isDirectory()) {
+    for (const name of await fs.readdir(path)) await removeOwnTree(fs, join(path, name));
+    await fs.rmdir(path);
+  } else {
+    await fs.unlink(path);
   }
 }
 
@@ -209,6 +245,7 @@ async function materialize(
     view,
     outDir,
     batch,
+    fs: ctx.fs,
     previousReceipt: previousReceipts[projectionName],
   });
   const existing = await readMaterialization(ctx, name, snapshotOid).catch(() => undefined);
@@ -221,7 +258,7 @@ async function materialize(
         break;
       }
       const adapter = adapters.get(projection.adapter);
-      if (!(await adapter.verify(receipt as Record<string, unknown>, ctxFor(pname, projection, dir, new FsyncBatch())).catch(() => false))) {
+      if (!(await adapter.verify(receipt as Record<string, unknown>, ctxFor(pname, projection, dir, new FsyncBatch({ fs: ctx.fs }))).catch(() => false))) {
         ok = false;
         break;
       }
@@ -236,17 +273,17 @@ async function materialize(
   }
   // Incomplete or damaged leftovers (never the serving one): move aside and delete our own debris.
   for (const leftover of [dir, `${dir}.json`]) {
-    const st = await lstat(leftover).catch(() => undefined);
+    const st = await ctx.fs.lstat(leftover).catch(() => undefined);
     if (st) {
       const aside = join(base, `.tmp-old-${randomBytes(6).toString("hex")}`);
-      await nodeFs.rename(leftover, aside);
-      await rm(aside, { recursive: true, force: true });
+      await ctx.fs.rename(leftover, aside);
+      await removeOwnTree(ctx.fs, aside);
     }
   }
   const staging = join(base, `.tmp-mat-${process.pid}-${randomBytes(6).toString("hex")}`);
-  await nodeFs.mkdir(staging);
+  await ctx.fs.mkdir(staging);
   const receipts: Record<string, Record<string, unknown>> = {};
-  const batch = new FsyncBatch();
+  const batch = new FsyncBatch({ fs: ctx.fs });
   try {
     for (const [pname, projection] of projections) {
       const adapter = adapters.get(projection.adapter);
@@ -262,11 +299,11 @@ async function materialize(
       receipts[pname] = receipt;
     }
     batch.addDir(staging);
-    await batch.flush();
-    await nodeFs.rename(staging, dir); // the materialization is complete and immutable from here
-    await fsyncDir(base);
+    await batch.flush(); // every file and directory of the materialization durable, before its name
+    await ctx.fs.rename(staging, dir); // the materialization is complete and immutable from here
+    await fsyncDir(base, ctx.fs); // ...and its name survives power loss
   } catch (err) {
-    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    await removeOwnTree(ctx.fs, staging).catch(() => undefined);
     if (isSnapError(err) && (err.code === "release_failed" || err.code === "adapter_unknown" || err.code === "target_unsafe")) throw err;
     throw new SnapError("release_failed", `release ${name} failed while materializing: ${(err as Error).message}`, {
       data: { name, snapshot: snapshotOid },
@@ -275,7 +312,7 @@ async function materialize(
     });
   }
   const marker: Materialization = { type: "release_materialization", schema_version: 1, name, snapshot_oid: snapshotOid, adapters: receipts as Materialization["adapters"], created_at: new Date().toISOString() };
-  await publishFile(`${dir}.json`, Buffer.from(`${canonicalJson(marker)}\n`), { mode: "replace" });
+  await publishFile(`${dir}.json`, Buffer.from(`${canonicalJson(marker)}\n`), { fs: ctx.fs, mode: "replace" });
   return { dir, receipts, reused: false };
 }
 
@@ -315,8 +352,8 @@ async function releaseLocked(ctx: StoreContext, adapters: AdapterRegistry, optio
       });
     }
     movedAside = `${target}.snap-aside-${new Date().toISOString().replace(/[:.]/g, "")}-${randomBytes(3).toString("hex")}`;
-    await nodeFs.rename(target, movedAside);
-    await fsyncDir(dirname(target));
+    await ctx.fs.rename(target, movedAside);
+    await fsyncDir(dirname(target), ctx.fs);
   }
   const serving = seen.state === "ours" ? seen.snapshotOid : null;
   const mat = await materialize(ctx, adapters, name, snapshotOid, serving, (previous?.adapters ?? {}) as Record<string, Record<string, unknown>>);
@@ -336,7 +373,7 @@ async function releaseLocked(ctx: StoreContext, adapters: AdapterRegistry, optio
   await ctx.objects.flush(); // durable before the intent or the ref names it
   await step("object-written");
   if (recorded !== target) {
-    await publishFile(join(base, "target.json"), Buffer.from(`${canonicalJson({ type: "release_target", schema_version: 1, name, target })}\n`), { mode: "replace" });
+    await publishFile(join(base, "target.json"), Buffer.from(`${canonicalJson({ type: "release_target", schema_version: 1, name, target })}\n`), { fs: ctx.fs, mode: "replace" });
   }
   const intent: ReleaseIntent = {
     type: "release_intent",
@@ -349,14 +386,14 @@ async function releaseLocked(ctx: StoreContext, adapters: AdapterRegistry, optio
     target,
     started_at: release.released_at,
   };
-  await publishFile(join(base, "pending.json"), Buffer.from(`${canonicalJson(intent)}\n`), { mode: "replace" });
+  await publishFile(join(base, "pending.json"), Buffer.from(`${canonicalJson(intent)}\n`), { fs: ctx.fs, mode: "replace" });
   await step("intent-written");
-  await swapLink(target, mat.dir);
+  await swapLink(ctx.fs, target, mat.dir);
   await step("switched");
   await ctx.refs.transaction([{ ref: refName, expect: previousOid ?? "absent", set: put.oid }], { reason: `release ${name} ${snapshotOid}` });
   await step("ref-moved");
-  await nodeFs.unlink(join(base, "pending.json"));
-  await fsyncDir(base);
+  await ctx.fs.unlink(join(base, "pending.json"));
+  await fsyncDir(base, ctx.fs);
   await step("done");
   const result: ReleaseResult = { name, releaseOid: put.oid, snapshotOid, previousReleaseOid: previousOid, target, materialization: mat.dir, reused: mat.reused, release };
   if (movedAside !== undefined) result.movedAside = movedAside;
@@ -400,7 +437,7 @@ export async function listReleases(ctx: StoreContext): Promise<ReleaseInfo[]> {
   for (const { ref, oid } of await ctx.refs.list("refs/releases/")) {
     const name = ref.slice("refs/releases/".length);
     const rel = await readReleaseObject(ctx, oid);
-    const pending = (await lstat(join(relDir(ctx, name), "pending.json")).catch(() => undefined)) !== undefined;
+    const pending = (await ctx.fs.lstat(join(relDir(ctx, name), "pending.json")).catch(() => undefined)) !== undefined;
     out.push({ name, releaseOid: oid, release: rel, target: (await readTarget(ctx, name).catch(() => undefined)) ?? null, pending });
   }
   return out;
@@ -412,19 +449,19 @@ async function recoverLocked(ctx: StoreContext): Promise<{ finished: string[]; r
   const rolledBack: string[] = [];
   let names: string[];
   try {
-    names = await nodeFs.readdir(join(ctx.dir, "releases"));
+    names = await ctx.fs.readdir(join(ctx.dir, "releases"));
   } catch {
     return { finished, rolledBack };
   }
   for (const name of names.sort()) {
     const base = relDir(ctx, name);
     // Staging debris of an interrupted materialization: ours, never served.
-    const entries = await nodeFs.readdir(base).catch(() => [] as string[]);
-    for (const e of entries) if (e.startsWith(".tmp-")) await rm(join(base, e), { recursive: true, force: true }).catch(() => undefined);
-    const raw = await readJsonFile(join(base, "pending.json")).catch(() => undefined);
+    const entries = await ctx.fs.readdir(base).catch(() => [] as string[]);
+    for (const e of entries) if (e.startsWith(".tmp-")) await removeOwnTree(ctx.fs, join(base, e)).catch(() => undefined);
+    const raw = await readJsonFile(join(base, "pending.json"), ctx.fs).catch(() => undefined);
     if (raw === undefined) continue;
     const intent = parseVersioned(releaseIntentDefinition.schema, raw);
-    await cleanLinkDebris(intent.target);
+    await cleanLinkDebris(ctx.fs, intent.target);
     const refName = `refs/releases/${intent.name}`;
     const current = (await ctx.refs.read(refName)) ?? null;
     if (current === intent.release_oid) {
@@ -441,13 +478,13 @@ async function recoverLocked(ctx: StoreContext): Promise<{ finished: string[]; r
         // The switch did not happen: the previous release still serves. Restore its link if a crash left none.
         if (seen.state === "absent" && intent.previous_snapshot_oid !== null) {
           const prevDir = join(base, intent.previous_snapshot_oid);
-          if ((await lstat(prevDir).catch(() => undefined))?.isDirectory()) await swapLink(intent.target, prevDir);
+          if ((await ctx.fs.lstat(prevDir).catch(() => undefined))?.isDirectory()) await swapLink(ctx.fs, intent.target, prevDir);
         }
         rolledBack.push(name);
       }
     }
-    await nodeFs.unlink(join(base, "pending.json"));
-    await fsyncDir(base);
+    await ctx.fs.unlink(join(base, "pending.json"));
+    await fsyncDir(base, ctx.fs);
   }
   return { finished, rolledBack };
 }

@@ -15,7 +15,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { join, resolve as resolvePath } from "node:path";
-import { isCode, nodeFs, publishFile } from "@snap/fs";
+import { type FsSeam, isCode, nodeFs, publishFile } from "@snap/fs";
 import { openObjectStore, type ObjectStore } from "@snap/object-store";
 import { parseCanonical, parseVersioned, SnapError, STORE_FORMAT_VERSION, storeConfigSchema, type StoreConfig } from "@snap/schema";
 import type { ObjectIO } from "./tree.js";
@@ -92,6 +92,12 @@ export interface OpenSnapshotStoreOptions {
   wrapObjects?: (store: ObjectStore) => ObjectIO;
   /** Journal durability for ref transactions (default "sync": fdatasync before a commit returns). */
   refsDurability?: "sync" | "group" | "none";
+  /**
+   * The filesystem seam the release path writes through (materializations, their markers,
+   * pending.json, target.json, the target symlink; default the real filesystem). Crash tests
+   * pass @snap/fs' fault seam. Objects and refs have their own stores and do not use it.
+   */
+  fs?: FsSeam;
 }
 
 /** What every part of the snapshot store shares. */
@@ -103,6 +109,8 @@ export interface StoreContext {
   readonly refs: SnapRefs;
   /** The snapshots lock path (see the module comment). */
   readonly lockPath: string;
+  /** The seam release writes through (OpenSnapshotStoreOptions.fs). */
+  readonly fs: FsSeam;
 }
 
 export async function openContext(options: OpenSnapshotStoreOptions): Promise<StoreContext> {
@@ -114,13 +122,13 @@ export async function openContext(options: OpenSnapshotStoreOptions): Promise<St
   const refsOptions: { storeId: string; durability?: "sync" | "group" | "none" } = { storeId: config.store_id };
   if (options.refsDurability !== undefined) refsOptions.durability = options.refsDurability;
   const refs = await openSnapRefs(dir, refsOptions);
-  return { dir, config, objects, io, refs, lockPath: join(dir, "snapshots.lock") };
+  return { dir, config, objects, io, refs, lockPath: join(dir, "snapshots.lock"), fs: options.fs ?? nodeFs };
 }
 
 /** Reads a small JSON record file, or undefined when it does not exist. */
-export async function readJsonFile(path: string): Promise<unknown | undefined> {
+export async function readJsonFile(path: string, fs: FsSeam = nodeFs): Promise<unknown | undefined> {
   try {
-    return parseCanonicalLoose((await nodeFs.readFile(path)).toString("utf8"));
+    return parseCanonicalLoose((await fs.readFile(path)).toString("utf8"));
   } catch (err) {
     if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) return undefined;
     throw err;
