@@ -31,7 +31,7 @@ function thrown(fn: () => unknown): SnapError {
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
-const STORED = ["artifact", "tree", "manifest", "snapshot", "release", "store_config", "lock_owner"];
+const STORED = ["artifact", "tree", "manifest", "snapshot", "release", "store_config", "lock_owner", "ref_txn"];
 
 describe("registry", () => {
   it("registers every schema under its record type, with a current version", () => {
@@ -43,10 +43,36 @@ describe("registry", () => {
       "release",
       "store_config",
       "lock_owner",
+      "ref_txn",
       "verify_report",
       "fsck_report",
       "cli_error",
       "bench_results",
+      "reflog_entry",
+      "refs_verify_report",
+      "refs_snapshot",
+      "cli_version",
+      "init_result",
+      "commit_result",
+      "runs_list",
+      "log_result",
+      "show_result",
+      "ls_result",
+      "diff_result",
+      "lineage_result",
+      "release_result",
+      "revert_result",
+      "releases_list",
+      "refs_list",
+      "tag_result",
+      "doctor_report",
+      "journal_append_result",
+      "journal_records",
+      "journal_follow_event",
+      "journal_state",
+      "journal_checkpoint_result",
+      "journal_archive_result",
+      "journal_dump",
     ]);
     expect(new Set(SCHEMA_NAMES).size).toBe(SCHEMA_NAMES.length);
     for (const d of DEFINITIONS) {
@@ -174,6 +200,30 @@ describe("record-specific rules", () => {
     expect(SCHEMAS.store_config.safeParse({ ...config, store_id: "not-a-uuid" }).success).toBe(false);
     expect(SCHEMAS.store_config.safeParse({ ...config, created_at: "yesterday" }).success).toBe(false);
     expect(SCHEMAS.store_config.safeParse({ ...config, created_at: 1763778600000 }).success).toBe(false);
+  });
+
+  it("ref values are a 64-hex oid or 'ref: <name>'; ref_txn needs at least one update", () => {
+    const txn = DEFINITIONS.find((d) => d.name === "ref_txn")!.example;
+    const update = txn.updates[0]!;
+    for (const value of [OID_A, "ref: refs/heads/main", null]) {
+      expect(SCHEMAS.ref_txn.safeParse({ ...txn, updates: [{ ...update, new: value }] }).success).toBe(true);
+    }
+    for (const value of [OID_A.toUpperCase(), "ref:refs/heads/main", "ref: a b", "", "main"]) {
+      expect(SCHEMAS.ref_txn.safeParse({ ...txn, updates: [{ ...update, new: value }] }).success).toBe(false);
+    }
+    expect(SCHEMAS.ref_txn.safeParse({ ...txn, updates: [] }).success).toBe(false);
+    expect(SCHEMAS.ref_txn.safeParse({ ...txn, updates: [{ ...update, extra: 1 }] }).success).toBe(false);
+    const snapshot = DEFINITIONS.find((d) => d.name === "refs_snapshot")!.example;
+    expect(SCHEMAS.refs_snapshot.safeParse({ ...snapshot, refs: { HEAD: "refs/heads/main" } }).success).toBe(false);
+  });
+
+  it("refs_verify_report refuses ok that contradicts its findings", () => {
+    const report = DEFINITIONS.find((d) => d.name === "refs_verify_report")!.example;
+    expect(SCHEMAS.refs_verify_report.safeParse({ ...report, ok: true }).success).toBe(false);
+    const clean = { ...report, ok: true, mismatches: [] };
+    expect(SCHEMAS.refs_verify_report.safeParse(clean).success).toBe(true);
+    expect(SCHEMAS.refs_verify_report.safeParse({ ...clean, history_gap: true }).success).toBe(false);
+    expect(SCHEMAS.refs_verify_report.safeParse({ ...clean, unreadable: [{ path: "refs/x", reason: "bad" }] }).success).toBe(false);
   });
 
   it("snapshot and manifest refuse pipeline names that cannot be one ref segment", () => {

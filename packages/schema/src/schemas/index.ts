@@ -7,18 +7,23 @@ import type { z } from "zod";
 import { SnapError } from "../errors.js";
 import { artifactDefinition } from "./artifact.js";
 import { benchResultsDefinition } from "./bench-results.js";
+import { CLI_DEFINITIONS } from "./cli.js";
 import { cliErrorDefinition } from "./cli-error.js";
 import { parseVersioned, type RecordDefinition } from "./define.js";
 import { fsckReportDefinition } from "./fsck-report.js";
 import { lockOwnerDefinition } from "./lock-owner.js";
 import { manifestDefinition } from "./manifest.js";
+import { refTxnDefinition, reflogEntryDefinition, refsSnapshotDefinition, refsVerifyReportDefinition } from "./refs.js";
 import { releaseDefinition } from "./release.js";
 import { snapshotDefinition } from "./snapshot.js";
 import { storeConfigDefinition } from "./store-config.js";
 import { treeDefinition } from "./tree.js";
 import { verifyReportDefinition } from "./verify-report.js";
 
-/** Every registered record definition, in documentation order. */
+/**
+ * Every registered record definition, in documentation order: stored records (strict) first,
+ * then reports, then the `snap` command's --json outputs.
+ */
 export const DEFINITIONS = [
   artifactDefinition,
   treeDefinition,
@@ -27,10 +32,15 @@ export const DEFINITIONS = [
   releaseDefinition,
   storeConfigDefinition,
   lockOwnerDefinition,
+  refTxnDefinition,
   verifyReportDefinition,
   fsckReportDefinition,
   cliErrorDefinition,
   benchResultsDefinition,
+  reflogEntryDefinition,
+  refsVerifyReportDefinition,
+  refsSnapshotDefinition,
+  ...CLI_DEFINITIONS,
 ] as const;
 
 type Definition = (typeof DEFINITIONS)[number];
