@@ -51,11 +51,20 @@ runCli(process.argv.slice(2), {
     abortable = info.abortable;
   },
 }).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => exitWhenFlushed(code),
   (err: unknown) => {
     process.stderr.write(`error[internal]: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = EXIT.failure;
+    exitWhenFlushed(EXIT.failure);
   },
 );
+
+/**
+ * Exit explicitly once stdout has taken everything written. Letting the event loop drain
+ * instead would close the signal watchers during teardown, restoring SIGINT's default
+ * action: a signal landing in that window would kill the process rather than reach
+ * onSignal, and the caller would see "killed by SIGINT" for a command that completed.
+ */
+function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  process.stdout.write("", () => process.exit(code));
+}
