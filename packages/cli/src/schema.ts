@@ -8,8 +8,11 @@
  *   journal_append_result … journal_dump) are declared in @snap/schema (src/schemas/cli.ts,
  *   registered in its DEFINITIONS) and re-exported here unchanged;
  * - cli_error and fsck_report are @snap/schema's own;
- * - journal_doctor_report, journal_verify_report and journal_stats_report are @snap/journal's
- *   and gc_report is @snap/snapshots' (still declared in those packages), re-exported here.
+ * - journal_doctor_report, journal_verify_report and journal_stats_report (the reports
+ *   @snap/journal returns) and gc_report (@snap/snapshots') are declared in @snap/schema too
+ *   (src/schemas/journal.ts and src/schemas/snapshots.ts, registered in its DEFINITIONS) and
+ *   re-exported here from there.
+ * Every document in OUTPUT_DEFINITIONS is therefore a registered @snap/schema definition.
  *
  * `scripts/write-json-schema.mjs` writes json-schema/<type>.schema.json for every document
  * in OUTPUT_DEFINITIONS at build time (so @snap/cli/json-schema/ stays the complete set of
@@ -22,14 +25,18 @@ import {
   diffResultDefinition,
   doctorReportDefinition,
   fsckReportDefinition,
+  gcReportDefinition,
   initResultDefinition,
   journalAppendResultDefinition,
   journalArchiveResultDefinition,
   journalCheckpointResultDefinition,
+  journalDoctorReportDefinition,
   journalDumpDefinition,
   journalFollowEventDefinition,
   journalRecordsDefinition,
   journalStateDefinition,
+  journalStatsReportDefinition,
+  journalVerifyReportDefinition,
   lineageResultDefinition,
   logResultDefinition,
   lsResultDefinition,
@@ -42,14 +49,6 @@ import {
   tagResultDefinition,
   type RecordDefinition,
 } from "@snap/schema";
-import {
-  doctorReportDefinition as journalDoctorReportDefinition,
-  statsReportDefinition as journalStatsReportDefinition,
-  verifyReportDefinition as journalVerifyReportDefinition,
-} from "@snap/journal";
-
-import { gcReportDefinition } from "@snap/snapshots";
-
 export { journalDoctorReportDefinition, journalVerifyReportDefinition, journalStatsReportDefinition, gcReportDefinition };
 
 export {
@@ -79,9 +78,9 @@ export {
 } from "@snap/schema";
 
 /**
- * Every --json output this CLI prints. fsck_report and cli_error come from @snap/schema;
- * journal_doctor_report, journal_verify_report and journal_stats_report are @snap/journal's
- * own reports and gc_report is @snap/snapshots', printed as those packages return them.
+ * Every --json output this CLI prints, all registered in @snap/schema. journal_doctor_report,
+ * journal_verify_report and journal_stats_report are @snap/journal's reports and gc_report is
+ * @snap/snapshots', printed as those packages return them.
  */
 export const OUTPUT_DEFINITIONS: readonly RecordDefinition[] = [
   cliVersionDefinition,

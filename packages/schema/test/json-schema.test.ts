@@ -11,9 +11,12 @@ type JsonSchema = Record<string, unknown>;
 /**
  * A structural JSON Schema check, enough for what z.toJSONSchema emits for our records
  * (type, const, enum, properties, required, additionalProperties, propertyNames, items,
- * anyOf, $ref into $defs, string/number bounds, pattern). Returns the failing paths.
+ * prefixItems (tuples), minItems/maxItems, boolean schemas, anyOf, $ref into $defs,
+ * string/number bounds, pattern). Returns the failing paths.
  */
-function validate(schema: JsonSchema, value: unknown, root: JsonSchema = schema, path = ""): string[] {
+function validate(schema: JsonSchema | boolean, value: unknown, root: JsonSchema = schema as JsonSchema, path = ""): string[] {
+  if (schema === true) return [];
+  if (schema === false) return [`${path || "/"}: not allowed (false schema)`];
   if (typeof schema.$ref === "string") {
     const target = schema.$ref.replace(/^#\/\$defs\//, "");
     return validate((root.$defs as Record<string, JsonSchema>)[target]!, value, root, path);
@@ -41,8 +44,14 @@ function validate(schema: JsonSchema, value: unknown, root: JsonSchema = schema,
     if (typeof schema.maximum === "number" && value > schema.maximum) fail("above maximum");
     if (typeof schema.exclusiveMinimum === "number" && value <= schema.exclusiveMinimum) fail("not above exclusiveMinimum");
   }
-  if (Array.isArray(value) && schema.items !== undefined) {
-    value.forEach((item, i) => errors.push(...validate(schema.items as JsonSchema, item, root, `${path}/${i}`)));
+  if (Array.isArray(value)) {
+    const prefix = (Array.isArray(schema.prefixItems) ? schema.prefixItems : []) as JsonSchema[];
+    if (typeof schema.minItems === "number" && value.length < schema.minItems) fail("too few items");
+    if (typeof schema.maxItems === "number" && value.length > schema.maxItems) fail("too many items");
+    value.forEach((item, i) => {
+      if (i < prefix.length) errors.push(...validate(prefix[i]!, item, root, `${path}/${i}`));
+      else if (schema.items !== undefined) errors.push(...validate(schema.items as JsonSchema | boolean, item, root, `${path}/${i}`));
+    });
   }
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {
     const obj = value as Record<string, unknown>;

@@ -11,6 +11,7 @@ import {
   cliErrorOf,
   cliErrorSchema,
   fsckReportSchema,
+  journalAppendInputSchema,
   parseByType,
   parseVersioned,
   treeSchema,
@@ -31,7 +32,29 @@ function thrown(fn: () => unknown): SnapError {
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
-const STORED = ["artifact", "tree", "manifest", "snapshot", "release", "store_config", "lock_owner", "ref_txn"];
+const STORED = [
+  "artifact",
+  "tree",
+  "manifest",
+  "snapshot",
+  "release",
+  "store_config",
+  "lock_owner",
+  "ref_txn",
+  "journal_event",
+  "journal_header",
+  "journal_seal",
+  "seq_repair",
+  "journal_checkpoint_entity",
+  "journal_checkpoint_footer",
+  "journal_meta",
+  "journal_index",
+  "snapshot_lease",
+  "stat_cache",
+  "release_intent",
+  "release_target",
+  "release_materialization",
+];
 
 describe("registry", () => {
   it("registers every schema under its record type, with a current version", () => {
@@ -44,6 +67,20 @@ describe("registry", () => {
       "store_config",
       "lock_owner",
       "ref_txn",
+      "journal_event",
+      "journal_header",
+      "journal_seal",
+      "journal_note",
+      "seq_repair",
+      "journal_checkpoint_entity",
+      "journal_checkpoint_footer",
+      "journal_meta",
+      "journal_index",
+      "snapshot_lease",
+      "stat_cache",
+      "release_intent",
+      "release_target",
+      "release_materialization",
       "verify_report",
       "fsck_report",
       "cli_error",
@@ -51,6 +88,11 @@ describe("registry", () => {
       "reflog_entry",
       "refs_verify_report",
       "refs_snapshot",
+      "journal_recovery_report",
+      "journal_doctor_report",
+      "journal_verify_report",
+      "journal_stats_report",
+      "gc_report",
       "cli_version",
       "init_result",
       "commit_result",
@@ -224,6 +266,32 @@ describe("record-specific rules", () => {
     expect(SCHEMAS.refs_verify_report.safeParse(clean).success).toBe(true);
     expect(SCHEMAS.refs_verify_report.safeParse({ ...clean, history_gap: true }).success).toBe(false);
     expect(SCHEMAS.refs_verify_report.safeParse({ ...clean, unreadable: [{ path: "refs/x", reason: "bad" }] }).success).toBe(false);
+  });
+
+  it("journal records: append input refines payload rules; journal_note lets unknown fields through, the others do not", () => {
+    expect(journalAppendInputSchema.safeParse({ action: "put", item_type: "note", item_id: "n1", payload: { a: 1 } }).success).toBe(true);
+    expect(journalAppendInputSchema.safeParse({ action: "delete", item_type: "note", item_id: "n1", payload: 1 }).success).toBe(false);
+    expect(
+      journalAppendInputSchema.safeParse({ action: "put", item_type: "note", item_id: "n1", payload: 1, payload_ref: { sha256: OID_A, bytes: 1 } })
+        .success,
+    ).toBe(false);
+    const event = DEFINITIONS.find((d) => d.name === "journal_event")!.example;
+    expect(SCHEMAS.journal_event.safeParse({ ...event, crc: "XYZ" }).success).toBe(false);
+    expect(SCHEMAS.journal_event.safeParse({ ...event, writer: "someone" }).success).toBe(false);
+    const note = DEFINITIONS.find((d) => d.name === "journal_note")!.example;
+    expect(SCHEMAS.journal_note.safeParse({ ...note, extra: 1 }).success).toBe(true);
+    for (const name of ["journal_doctor_report", "journal_verify_report", "journal_stats_report", "journal_recovery_report", "gc_report"] as const) {
+      expect(SCHEMAS[name].safeParse({ ...DEFINITIONS.find((d) => d.name === name)!.example, extra: 1 }).success, name).toBe(false);
+    }
+  });
+
+  it("snapshots records: a lease's base snapshot is an oid or null; gc_report lists removed objects by oid", () => {
+    const lease = DEFINITIONS.find((d) => d.name === "snapshot_lease")!.example;
+    expect(SCHEMAS.snapshot_lease.safeParse({ ...lease, base_snapshot_oid: OID_A }).success).toBe(true);
+    expect(SCHEMAS.snapshot_lease.safeParse({ ...lease, base_snapshot_oid: "abc" }).success).toBe(false);
+    expect(SCHEMAS.snapshot_lease.safeParse({ ...lease, pipeline: "a/b" }).success).toBe(false);
+    const gc = DEFINITIONS.find((d) => d.name === "gc_report")!.example;
+    expect(SCHEMAS.gc_report.safeParse({ ...gc, objects_removed: ["not-an-oid"] }).success).toBe(false);
   });
 
   it("snapshot and manifest refuse pipeline names that cannot be one ref segment", () => {

@@ -5,11 +5,12 @@
  * Failures print `cli_error` (cli-error.ts) and `snap fsck --json` prints `fsck_report`
  * (fsck-report.ts). The reports of @snap/journal (`journal_doctor_report`,
  * `journal_verify_report`, `journal_stats_report`) and @snap/snapshots (`gc_report`) that the
- * CLI prints are declared in those packages, not here; @snap/cli's OUTPUT_DEFINITIONS lists
- * every document it prints.
+ * CLI prints are declared with those packages' records (journal.ts, snapshots.ts);
+ * @snap/cli's OUTPUT_DEFINITIONS lists every document it prints.
  *
  * `journal_records` and `journal_follow_event` describe journal records with a generic,
- * loose shape (`journalRecordSchema`): the journal's own envelope is @snap/journal's.
+ * loose shape (`journalRecordSchema`): the journal's own, strict envelope is `journal_event`
+ * (journal.ts).
  */
 import { z } from "zod";
 import { jsonObjectSchema, jsonValueSchema, oidSchema, timestampSchema } from "./common.js";

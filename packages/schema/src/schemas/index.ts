@@ -11,18 +11,43 @@ import { CLI_DEFINITIONS } from "./cli.js";
 import { cliErrorDefinition } from "./cli-error.js";
 import { parseVersioned, type RecordDefinition } from "./define.js";
 import { fsckReportDefinition } from "./fsck-report.js";
+import {
+  journalCheckpointEntityDefinition,
+  journalCheckpointFooterDefinition,
+  journalDoctorReportDefinition,
+  journalEventDefinition,
+  journalHeaderDefinition,
+  journalIndexDefinition,
+  journalMetaDefinition,
+  journalNoteDefinition,
+  journalRecoveryReportDefinition,
+  journalSealDefinition,
+  journalStatsReportDefinition,
+  journalVerifyReportDefinition,
+  seqRepairDefinition,
+} from "./journal.js";
 import { lockOwnerDefinition } from "./lock-owner.js";
 import { manifestDefinition } from "./manifest.js";
 import { refTxnDefinition, reflogEntryDefinition, refsSnapshotDefinition, refsVerifyReportDefinition } from "./refs.js";
 import { releaseDefinition } from "./release.js";
 import { snapshotDefinition } from "./snapshot.js";
+import {
+  gcReportDefinition,
+  releaseIntentDefinition,
+  releaseMaterializationDefinition,
+  releaseTargetDefinition,
+  snapshotLeaseDefinition,
+  statCacheDefinition,
+} from "./snapshots.js";
 import { storeConfigDefinition } from "./store-config.js";
 import { treeDefinition } from "./tree.js";
 import { verifyReportDefinition } from "./verify-report.js";
 
 /**
- * Every registered record definition, in documentation order: stored records (strict) first,
- * then reports, then the `snap` command's --json outputs.
+ * Every registered record definition, in documentation order: stored records first (strict,
+ * except journal_note), then reports, then the `snap` command's --json outputs. A package's
+ * records are listed by group in their file (REFS_DEFINITIONS, JOURNAL_DEFINITIONS,
+ * SNAPSHOTS_DEFINITIONS, CLI_DEFINITIONS).
  */
 export const DEFINITIONS = [
   artifactDefinition,
@@ -33,6 +58,20 @@ export const DEFINITIONS = [
   storeConfigDefinition,
   lockOwnerDefinition,
   refTxnDefinition,
+  journalEventDefinition,
+  journalHeaderDefinition,
+  journalSealDefinition,
+  journalNoteDefinition,
+  seqRepairDefinition,
+  journalCheckpointEntityDefinition,
+  journalCheckpointFooterDefinition,
+  journalMetaDefinition,
+  journalIndexDefinition,
+  snapshotLeaseDefinition,
+  statCacheDefinition,
+  releaseIntentDefinition,
+  releaseTargetDefinition,
+  releaseMaterializationDefinition,
   verifyReportDefinition,
   fsckReportDefinition,
   cliErrorDefinition,
@@ -40,6 +79,11 @@ export const DEFINITIONS = [
   reflogEntryDefinition,
   refsVerifyReportDefinition,
   refsSnapshotDefinition,
+  journalRecoveryReportDefinition,
+  journalDoctorReportDefinition,
+  journalVerifyReportDefinition,
+  journalStatsReportDefinition,
+  gcReportDefinition,
   ...CLI_DEFINITIONS,
 ] as const;
 
