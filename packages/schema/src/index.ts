@@ -145,3 +145,4 @@ export {
   journalArchiveResultDefinition,
   journalDumpDefinition,
 } from "./schemas/cli.js";
+export type { ProgressEvent, LongOperationOptions } from "./progress.js";
