@@ -58,6 +58,12 @@ export interface ObjectBackend {
   freshen(oid: string): Promise<void>;
   /** Every stored oid, once, in no particular order. Staging debris is never listed. */
   list(): AsyncIterable<string>;
+  /**
+   * Every stored oid that starts with `prefix` (2 to 64 lowercase hex digits), in no
+   * particular order. Optional: a backend without it is served by filtering `list()`. The fs
+   * backend reads only the fan-out directory the prefix selects.
+   */
+  listPrefix?(prefix: string): AsyncIterable<string>;
   /** Makes everything written so far durable (batch mode); a no-op where writes already are. */
   flush(): Promise<void>;
   /** Removes staging debris older than `olderThanMs`; never touches published objects. */

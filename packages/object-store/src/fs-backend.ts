@@ -299,6 +299,23 @@ class FsObjectBackend implements ObjectBackend {
     }
   }
 
+  async *listPrefix(prefix: string): AsyncIterable<string> {
+    const fanout = prefix.slice(0, 2);
+    const rest = prefix.slice(2);
+    let names: string[];
+    try {
+      names = await this.fs.readdir(join(this.dir, fanout));
+    } catch (err) {
+      if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) return;
+      throw err;
+    }
+    for (const name of names) {
+      if (!name.startsWith(rest)) continue;
+      const oid = oidFromNames(fanout, name);
+      if (oid !== undefined) yield oid;
+    }
+  }
+
   /**
    * Flushes run one after another: a flush() that starts while another is fsyncing must not
    * resolve before the objects that one took are durable (FsyncBatch alone would return at

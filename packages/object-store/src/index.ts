@@ -6,6 +6,8 @@ export {
   type PutStreamResult,
   type PutStreamOptions,
   type PutSource,
+  type ListOptions,
+  MIN_PREFIX_LENGTH,
   type VerifyOptions,
   type VerifyProgress,
   type VerifyResult,

@@ -84,6 +84,11 @@ export function createMemoryBackend(): MemoryBackend {
         if (objects.has(oid)) yield oid;
       }
     },
+    async *listPrefix(prefix) {
+      for (const oid of [...objects.keys()]) {
+        if (oid.startsWith(prefix) && objects.has(oid)) yield oid;
+      }
+    },
     async flush() {},
     async cleanTmp() {
       return { removed: 0 };

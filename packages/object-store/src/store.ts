@@ -100,6 +100,16 @@ export interface ObjectStoreStats {
   corruptFound: number;
 }
 
+export interface ListOptions {
+  /** Only oids starting with these lowercase hex digits (0 to 64 of them). */
+  prefix?: string;
+}
+
+/** Shortest prefix `resolvePrefix` accepts (git's minimum abbreviation). */
+export const MIN_PREFIX_LENGTH = 4;
+/** How many candidates a `rev_ambiguous` error lists (`data.count` has the full number). */
+const MAX_CANDIDATES = 100;
+
 export type PutSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Readable;
 
 export interface ObjectStore {
@@ -115,7 +125,15 @@ export interface ObjectStore {
   getObject<T extends StructuredObject = StructuredObject>(oid: string): Promise<T>;
   has(oid: string): Promise<boolean>;
   stat(oid: string): Promise<ObjectInfo | undefined>;
-  list(): AsyncIterable<string>;
+  /** Every oid (or every oid starting with `options.prefix`, 0 to 64 hex digits), in no particular order. */
+  list(options?: ListOptions): AsyncIterable<string>;
+  /**
+   * The one oid that starts with `prefix` (at least 4 hex digits, case-insensitive). Errors:
+   * `rev_ambiguous` (several match: `data.candidates`), `object_not_found` (none),
+   * `oid_invalid` (not hex, or longer than 64), `invalid_argument` (not a string, or shorter than 4).
+   * Reads only the fan-out directory the prefix selects (fs backend).
+   */
+  resolvePrefix(prefix: string): Promise<string>;
   verify(options?: VerifyOptions): Promise<VerifyResult>;
   flush(): Promise<void>;
   cleanTmp(options?: { olderThanMs?: number }): Promise<{ removed: number }>;
@@ -375,9 +393,52 @@ class ContentAddressedStore implements ObjectStore {
     return this.backend.stat(oid);
   }
 
-  list(): AsyncIterable<string> {
+  list(options: ListOptions = {}): AsyncIterable<string> {
     this.open();
-    return this.backend.list();
+    const prefix = options.prefix;
+    if (prefix === undefined || prefix === "") return this.backend.list();
+    if (typeof prefix !== "string" || !/^[0-9a-f]{1,64}$/.test(prefix)) {
+      throw new SnapError("oid_invalid", `list prefix must be 1 to 64 lowercase hex digits, not ${JSON.stringify(prefix)}`, { data: { prefix } });
+    }
+    return this.listPrefix(prefix);
+  }
+
+  private async *listPrefix(prefix: string): AsyncIterable<string> {
+    if (prefix.length >= 2 && this.backend.listPrefix) {
+      yield* this.backend.listPrefix(prefix);
+      return;
+    }
+    for await (const oid of this.backend.list()) if (oid.startsWith(prefix)) yield oid;
+  }
+
+  async resolvePrefix(input: string): Promise<string> {
+    this.open();
+    if (typeof input !== "string") throw new SnapError("invalid_argument", "resolvePrefix takes a string of hex digits");
+    const prefix = input.toLowerCase();
+    if (!/^[0-9a-f]*$/.test(prefix) || prefix.length > 64) {
+      throw new SnapError("oid_invalid", `${JSON.stringify(input)} is not an oid prefix (hex digits, at most 64)`, { data: { prefix: input } });
+    }
+    if (prefix.length < MIN_PREFIX_LENGTH) {
+      throw new SnapError("invalid_argument", `an oid prefix needs at least ${MIN_PREFIX_LENGTH} hex digits, got ${JSON.stringify(input)}`, {
+        data: { prefix: input },
+        hint: "give more characters of the oid",
+      });
+    }
+    if (prefix.length === 64) {
+      if ((await this.backend.stat(prefix)) !== undefined) return prefix;
+      throw new SnapError("object_not_found", `no object ${prefix}`, { data: { oid: prefix, prefix } });
+    }
+    const matches: string[] = [];
+    for await (const oid of this.listPrefix(prefix)) matches.push(oid);
+    if (matches.length === 1) return matches[0] as string;
+    if (matches.length === 0) {
+      throw new SnapError("object_not_found", `no object starts with ${prefix}`, { data: { prefix } });
+    }
+    matches.sort();
+    throw new SnapError("rev_ambiguous", `oid prefix ${prefix} matches ${matches.length} objects`, {
+      data: { prefix, candidates: matches.slice(0, MAX_CANDIDATES), count: matches.length },
+      hint: "give more characters of the oid",
+    });
   }
 
   async verify(options: VerifyOptions = {}): Promise<VerifyResult> {

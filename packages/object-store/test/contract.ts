@@ -325,6 +325,39 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       expect(result.report.ok).toBe(true);
     });
 
+    it("resolvePrefix: a unique prefix gives the oid; several give rev_ambiguous with the candidates; none gives object_not_found", async () => {
+      // Two contents whose oids share their first 5 hex digits (found by search, deterministic).
+      const [a, b] = collidingContents(5);
+      const oa = (await store.putBytes(a)).oid;
+      const ob = (await store.putBytes(b)).oid;
+      const other = (await store.putBytes("unrelated")).oid;
+      const shared = oa.slice(0, 5);
+      expect(ob.startsWith(shared)).toBe(true);
+      let i = 5;
+      while (oa[i] === ob[i]) i++;
+      expect(await store.resolvePrefix(oa.slice(0, i + 1))).toBe(oa);
+      expect(await store.resolvePrefix(ob.slice(0, i + 1).toUpperCase())).toBe(ob); // case-insensitive
+      expect(await store.resolvePrefix(oa)).toBe(oa); // a full oid
+      expect(await store.resolvePrefix(other.slice(0, 12))).toBe(other);
+      const err = (await expectCode(store.resolvePrefix(shared), "rev_ambiguous")) as { data: Record<string, unknown> };
+      expect(err.data).toEqual({ prefix: shared, candidates: [oa, ob].sort(), count: 2 });
+      const absent = [...Array(16).keys()].map((n) => n.toString(16)).map((c) => shared.slice(0, 4) + c).find((p) => !oa.startsWith(p) && !other.startsWith(p)) as string;
+      const notFound = (await expectCode(store.resolvePrefix(absent), "object_not_found")) as { data: Record<string, unknown> };
+      expect(notFound.data).toEqual({ prefix: absent });
+      await expectCode(store.resolvePrefix(sha256("never stored")), "object_not_found");
+      await expectCode(store.resolvePrefix("abc"), "invalid_argument"); // too short
+      await expectCode(store.resolvePrefix(""), "invalid_argument");
+      await expectCode(store.resolvePrefix("abcz"), "oid_invalid");
+      await expectCode(store.resolvePrefix("../x"), "oid_invalid");
+      await expectCode(store.resolvePrefix("a".repeat(65)), "oid_invalid");
+      await expectCode(store.resolvePrefix(42 as never), "invalid_argument");
+      // list({prefix}) gives exactly the matching oids, for short and long prefixes.
+      expect(await collect(store.list({ prefix: shared }))).toEqual([oa, ob].sort());
+      expect(await collect(store.list({ prefix: oa.slice(0, 1) }))).toEqual([oa, ob, other].filter((o) => o[0] === oa[0]).sort());
+      expect(await collect(store.list({ prefix: "" }))).toEqual([oa, ob, other].sort());
+      expect(() => store.list({ prefix: "XY" })).toThrow();
+    });
+
     it("flush and cleanTmp succeed in any state; a closed store refuses work", async () => {
       await store.putBytes("a");
       await store.flush();
@@ -337,6 +370,18 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       await expectCode(store.verify(), "closed");
     });
   });
+}
+
+/** Two distinct strings whose sha256 oids share their first `digits` hex digits (deterministic search). */
+export function collidingContents(digits: number): [string, string] {
+  const seen = new Map<string, string>();
+  for (let i = 0; ; i++) {
+    const content = `collide ${i}`;
+    const key = sha256(content).slice(0, digits);
+    const earlier = seen.get(key);
+    if (earlier !== undefined) return [earlier, content];
+    seen.set(key, content);
+  }
 }
 
 function canonicalJsonOf(value: unknown): Uint8Array {

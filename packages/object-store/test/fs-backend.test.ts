@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { nodeFs } from "@snap/fs";
 import { objectPath, openObjectStore, type ObjectStore } from "../src/index.js";
 import { bytesOf, collect, expectCode, sha256 } from "./contract.js";
 import { debrisUnder } from "./fs-debris.js";
@@ -136,6 +137,23 @@ describe("fs backend: durability modes and options", () => {
     await store.close();
     const again = await open();
     expect((await collect(again.list())).length).toBe(101);
+  });
+
+  it("resolvePrefix reads only the fan-out directory its prefix selects", async () => {
+    const readdirs: string[] = [];
+    const seam = { ...nodeFs, readdir: (p: string) => (readdirs.push(p), nodeFs.readdir(p)) };
+    const store = await open("never", { fs: seam });
+    const oids: string[] = [];
+    for (let i = 0; i < 200; i++) oids.push((await store.putBytes(`object ${i}`)).oid);
+    readdirs.length = 0;
+    const target = oids[17] as string;
+    expect(await store.resolvePrefix(target.slice(0, 10))).toBe(target);
+    expect(readdirs).toEqual([join(dir, target.slice(0, 2))]);
+    // A prefix whose fan-out directory does not exist: not found, still one readdir.
+    const missing = ["00", "01", "02", "03", "04"].find((f) => !oids.some((o) => o.startsWith(f))) as string;
+    readdirs.length = 0;
+    await expectCode(store.resolvePrefix(`${missing}ab`), "object_not_found");
+    expect(readdirs).toEqual([join(dir, missing)]);
   });
 
   it("a fan-out directory removed behind the store's back is recreated", async () => {

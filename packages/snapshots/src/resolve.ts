@@ -5,8 +5,6 @@
  * Short names are tried as refs/heads/, refs/releases/, refs/tags/, refs/runs/ in that order.
  * A release object resolves to its snapshot. Errors: rev_invalid, rev_not_found, rev_ambiguous.
  */
-import { join } from "node:path";
-import { isCode, nodeFs } from "@snap/fs";
 import { SnapError, type Snapshot } from "@snap/schema";
 import type { StoreContext } from "./store.js";
 
@@ -109,17 +107,10 @@ async function resolveBase(ctx: StoreContext, base: string, rev: string): Promis
   throw new SnapError("rev_not_found", `${rev}: no ref, oid or unique oid prefix named ${base}`, { data: { rev } });
 }
 
-/** Object oids starting with `prefix` (reads one fan-out directory, not the whole store). */
+/** Object oids starting with `prefix` (the object store reads one fan-out directory, not the whole store). */
 async function objectsWithPrefix(ctx: StoreContext, prefix: string): Promise<string[]> {
   if (prefix.length === 64) return (await ctx.io.has(prefix)) ? [prefix] : [];
-  const fan = prefix.slice(0, 2);
-  let names: string[];
-  try {
-    names = await nodeFs.readdir(join(ctx.dir, "objects", fan));
-  } catch (err) {
-    if (isCode(err, "ENOENT")) return [];
-    throw err;
-  }
-  const rest = prefix.slice(2);
-  return names.filter((n) => n.length === 62 && /^[0-9a-f]+$/.test(n) && n.startsWith(rest)).map((n) => fan + n);
+  const out: string[] = [];
+  for await (const oid of ctx.objects.list({ prefix })) out.push(oid);
+  return out;
 }
