@@ -30,6 +30,10 @@
  * The synchronous facet (`sync`, present when the base has one) is the same seam: every
  * call is counted, logged (with `sync: true`), refused by failAfter and modelled exactly as
  * its async twin, so crash tests cover the fast paths that use it.
+ * The blocking facet of an append-mode file (`SeamFile.blocking`, present when the base
+ * file has one and the base seam has a sync facet) is modelled the same way: its append is a
+ * "write" (tearable by tearLastWrite), its datasync a "datasync" (fixes the durable content),
+ * both counted, logged with `sync: true` and refused by failAfter.
  */
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { SnapError } from "@snap/schema";
@@ -38,6 +42,7 @@ import {
   type FsSyncFacet,
   type OpenFlags,
   type SeamFile,
+  type SeamFileBlocking,
   type SeamStats,
   isCode,
   nodeFs,
@@ -319,6 +324,14 @@ class FaultSeam implements FaultFs {
     } finally {
       await file.close();
     }
+  }
+
+  /** readNode through the base's sync facet (whole content; for the blocking file facet). */
+  readNodeSync(node: FileNode | undefined, fallbackPath: string): Buffer {
+    const path = (node && this.pathOf(node)) ?? fallbackPath;
+    const buf = this.base.sync?.readFileUpTo(path, Number.MAX_SAFE_INTEGER);
+    if (buf === undefined) throw new SnapError("internal", `fault seam: cannot read ${path} synchronously`, { data: { path } });
+    return buf;
   }
 
   /** Current path of `target` (any one of its names), by walking the volatile tree. */
@@ -648,6 +661,7 @@ async function removeTree(base: FsSeam, p: string): Promise<void> {
 
 class FaultFile implements SeamFile {
   private open = true;
+  readonly blocking: SeamFileBlocking | undefined;
 
   constructor(
     private readonly seam: FaultSeam,
@@ -656,7 +670,29 @@ class FaultFile implements SeamFile {
     private readonly epoch: number,
     /** Next write position for writes without one; -1: append mode (write at the size). */
     private cursor: number,
-  ) {}
+  ) {
+    const ib = inner.blocking;
+    if (ib !== undefined && cursor < 0 && seam.base.sync !== undefined) {
+      const sync = { sync: true } as const;
+      this.blocking = {
+        append: (data) => {
+          this.check("write", { bytes: data.byteLength, ...sync });
+          const prevSize = ib.size();
+          ib.append(data);
+          if (this.node) this.seam.noteWrite({ node: this.node, position: prevSize, length: data.byteLength, prevSize, overwritten: Buffer.alloc(0) });
+        },
+        datasync: () => {
+          this.check("datasync", sync);
+          ib.datasync();
+          this.seam.noteSync(this.node, this.seam.readNodeSync(this.node, this.path));
+        },
+        size: () => {
+          this.check("stat");
+          return ib.size();
+        },
+      };
+    }
+  }
 
   get path(): string {
     return this.inner.path;

@@ -32,3 +32,4 @@ export {
   type FaultOpKind,
 } from "./fault.js";
 export { KeyedMutex } from "./mutex.js";
+export type { SeamFileBlocking } from "./seam.js";

@@ -8,6 +8,7 @@ import * as fsp from "node:fs/promises";
 import {
   closeSync,
   constants as fsConstants,
+  fdatasyncSync,
   fstatSync,
   linkSync,
   lstatSync,
@@ -48,6 +49,28 @@ export interface SeamFile {
   stat(): Promise<SeamStats>;
   truncate(length: number): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Blocking forms of a durable append's calls, present only on a file opened for appending
+   * ("a", "ax") by a seam that supports them (see SeamFileBlocking). Optional: code must fall
+   * back to the async calls when it is absent.
+   */
+  readonly blocking?: SeamFileBlocking;
+}
+
+/**
+ * The calls of a durable append (write at the end, fdatasync) as blocking syscalls, made on
+ * the calling thread: one syscall each instead of one libuv thread-pool round trip each
+ * (better-sqlite3's model). `datasync()` blocks the event loop for the disk's flush time, so
+ * it is for a caller with nothing else to do meanwhile (a single writer whose caller awaits
+ * the result); concurrent work keeps the async calls. Errors are the same as the async twins'.
+ */
+export interface SeamFileBlocking {
+  /** write(2) of the whole buffer at the end of the file (O_APPEND), looping over short writes. */
+  append(data: Uint8Array): void;
+  /** fdatasync(2): the commit point of everything appended before it. */
+  datasync(): void;
+  /** The file's current size (fstat). */
+  size(): number;
 }
 
 export interface FsSeam {
@@ -121,10 +144,28 @@ export interface FsSyncFacet {
 }
 
 class NodeSeamFile implements SeamFile {
+  readonly blocking: SeamFileBlocking | undefined;
+
   constructor(
     readonly path: string,
     private readonly handle: fsp.FileHandle,
-  ) {}
+    flags?: OpenFlags,
+  ) {
+    if (flags === "a" || flags === "ax") {
+      this.blocking = {
+        append: (data) => {
+          let off = 0;
+          while (off < data.byteLength) {
+            const n = writeSync(handle.fd, data, off, data.byteLength - off, null);
+            if (n <= 0) throw Object.assign(new Error(`EIO: write returned ${n}`), { code: "EIO" });
+            off += n;
+          }
+        },
+        datasync: () => fdatasyncSync(handle.fd),
+        size: () => fstatSync(handle.fd).size,
+      };
+    }
+  }
 
   async write(data: Uint8Array, position?: number): Promise<void> {
     let off = 0;
@@ -254,7 +295,7 @@ const nodeSyncFacet: FsSyncFacet = {
  */
 export const nodeFs: FsSeam = {
   async open(path, flags, mode) {
-    return new NodeSeamFile(path, await fsp.open(path, flags, mode));
+    return new NodeSeamFile(path, await fsp.open(path, flags, mode), flags);
   },
   async readFile(path) {
     return readFileUpToSync(path, SMALL_READ_MAX) ?? (await fsp.readFile(path));
