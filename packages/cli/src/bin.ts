@@ -1,7 +1,9 @@
 /**
- * The `snap` binary. SIGINT/SIGTERM abort the running command through its AbortSignal: it
- * stops before its next commit point, leaves the store consistent and exits 130. A second
- * signal exits at once (the store's crash safety covers that too).
+ * The `snap` binary. SIGINT/SIGTERM abort the running command through its AbortSignal: an
+ * abortable command (CommandSpec.abortable) stops before its commit point, reports
+ * error[interrupted] (the --json error document with --json) and exits 130, or finishes when
+ * already past it. Any other command, and any second signal, exits 130 at once (the store's
+ * crash safety covers that too).
  */
 import { SnapError } from "@snap/schema";
 import { runCli, EXIT, reportError, scanGlobals } from "./main.js";
@@ -11,6 +13,8 @@ const argv = process.argv.slice(2);
 const controller = new AbortController();
 let signals = 0;
 let abortable = false;
+/** Set once the command has returned its exit code: only stdout's flush is left. */
+let finishedWith: number | undefined;
 
 /** Report the interruption (one JSON document with --json) and exit 130 now. */
 function exitInterrupted(signal: NodeJS.Signals): never {
@@ -26,6 +30,8 @@ function exitInterrupted(signal: NodeJS.Signals): never {
 
 const onSignal = (signal: NodeJS.Signals): void => {
   signals++;
+  // The command already reported its outcome: a signal now only cuts the wait for stdout.
+  if (finishedWith !== undefined) process.exit(finishedWith);
   if (signals === 1 && abortable) {
     controller.abort(new Error(`received ${signal}`));
     return;
@@ -65,6 +71,7 @@ runCli(process.argv.slice(2), {
  * onSignal, and the caller would see "killed by SIGINT" for a command that completed.
  */
 function exitWhenFlushed(code: number): void {
+  finishedWith = code;
   process.exitCode = code;
   process.stdout.write("", () => process.exit(code));
 }

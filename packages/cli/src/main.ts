@@ -139,6 +139,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       exitCode = result.exitCode ?? (signal.aborted ? EXIT.interrupted : EXIT.ok);
       return;
     }
+    if (signal.aborted) out.note("the interrupt came after the operation's commit point: it finished");
     try {
       emit(out, result);
       exitCode = result.exitCode ?? EXIT.ok;

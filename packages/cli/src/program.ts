@@ -23,10 +23,13 @@ export interface CommandSpec {
   examples: [string, string][];
   run(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<HandlerResult>;
   /**
-   * True when `run` stops promptly once ctx.signal aborts (journal readers, follow). Otherwise
-   * SIGINT ends the process at once with exit 130, as a crash would: every snap package is
-   * crash-safe (writes commit by one atomic step; the next open recovers; a dead lock holder is
-   * taken over), so nothing half-written is ever seen, and waiting would only delay the user.
+   * True when `run` passes ctx.signal down and stops promptly once it aborts: before its commit
+   * point with SnapError `interrupted` (exit 130), or, when past it, by finishing (commit,
+   * release, revert, gc, fsck, journal checkpoint/verify/archive and the journal readers).
+   * Otherwise SIGINT ends the process at once with exit 130, as a crash would: every snap
+   * package is crash-safe (writes commit by one atomic step; the next open recovers; a dead
+   * lock holder is taken over), so nothing half-written is ever seen. A second SIGINT always
+   * ends the process at once.
    */
   abortable?: boolean;
 }

@@ -101,7 +101,8 @@ describe("TTY-only output", () => {
     const out = new Output({ stdout, stderr }, { json: false, quiet: false, color: true, debug: false, env });
     const p = out.progress("fsck", 200, "objects");
     p.update(50);
-    expect(stderr.text).toMatch(/\r\u001b\[2Kfsck \[######-{18}\] 50\/200 25% \(\d+(\.\d)? objects\/s\)/);
+    expect(stderr.text).toMatch(/\r\u001b\[2Kfsck \[######-{18}\] 50\/200 objects 25%/);
+    expect(p.render(Date.now() + 2000)).toMatch(/^fsck \[######-{18}\] 50\/200 objects 25% \(\d+(\.\d)? objects\/s\)$/);
     out.data("result");
     expect(stderr.text.endsWith("\r\u001b[2K")).toBe(true);
     expect(stdout.text).toBe("result\n");
@@ -120,6 +121,24 @@ describe("TTY-only output", () => {
       out.clearProgress();
       expect(stderr.text).toBe("");
     }
+  });
+
+  it("feeds a package's onProgress events in: a new phase restarts the count, bytes are shown as sizes", () => {
+    const stderr = new Sink(true);
+    const out = new Output({ stdout: new Sink(false), stderr }, { json: false, quiet: false, color: true, debug: false, env });
+    const p = out.progress("commit");
+    expect(p.onProgress).toBeTypeOf("function");
+    p.onProgress!({ phase: "scan", done: 7, unit: "files" });
+    expect(stderr.text).toMatch(/\r\u001b\[2Kcommit scan 7 files$/);
+    expect(p.render(Date.now() + 1000)).toMatch(/^commit scan 7 files \(\d+(\.\d)? files\/s\)$/);
+    p.onProgress!({ phase: "hash", done: 3 * 1024 * 1024, total: 4 * 1024 * 1024, unit: "bytes" });
+    // a phase change is drawn at once, with the new phase's own count and unit
+    expect(stderr.text).toMatch(/\r\u001b\[2Kcommit hash \[#{18}-{6}\] 3\.0 MiB\/4\.0 MiB 75%$/);
+    expect(p.render(Date.now() + 1000)).toMatch(/^commit hash \[#{18}-{6}\] 3\.0 MiB\/4\.0 MiB 75% \([\d.]+ (B|KiB|MiB|GiB|TiB)\/s\)$/);
+    p.onProgress!({ phase: "hash", done: 4 * 1024 * 1024, total: 4 * 1024 * 1024, unit: "bytes" });
+    // the end of a phase is drawn even inside the redraw interval
+    expect(stderr.text).toMatch(/4\.0 MiB\/4\.0 MiB 100%$/);
+    expect(new Output({ stdout: new Sink(false), stderr: new Sink(false) }, { json: false, quiet: false, color: true, debug: false, env }).progress("gc").onProgress).toBeUndefined();
   });
 
   it("renders an open-ended count when the total is unknown", () => {

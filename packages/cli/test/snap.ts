@@ -3,10 +3,11 @@
  * the schemas the build exported.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, expect, inject } from "vitest";
 import type { z } from "zod";
 import { OUTPUT_DEFINITIONS } from "../src/schema.js";
 
@@ -69,8 +70,17 @@ const SCHEMAS = new Map<string, z.ZodType>(OUTPUT_DEFINITIONS.map((d) => [d.name
 /** Every --json document type the CLI can print. */
 export const OUTPUT_TYPES: readonly string[] = OUTPUT_DEFINITIONS.map((d) => d.name);
 
-/** Types seen in --json output during this test file (the coverage test checks them). */
+/** Types seen in --json output during this test file (the global teardown checks them). */
 export const seenTypes = new Set<string>();
+
+// Each test file importing this module records the document types it validated; after a full
+// run, test/global-setup.ts fails the run if some type the CLI prints was never checked.
+afterAll(() => {
+  const dir = inject("snapSeenTypesDir");
+  const path = expect.getState().testPath;
+  const name = path === undefined ? undefined : basename(path);
+  if (dir !== undefined && name !== undefined) writeFileSync(join(dir, `${name}.json`), JSON.stringify([...seenTypes]));
+});
 
 /**
  * Parse stdout as exactly one JSON document and validate it against the schema of its

@@ -3,6 +3,7 @@
  * diff, lineage, release, revert, releases, refs, tag, gc, fsck, doctor. Every --json output
  * is checked against its schema; exit codes 0, 1, 2, 3 and 4; piped output has no ANSI codes.
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -132,6 +133,56 @@ describe("snap store commands", () => {
     const absent = await run("cat", "HEAD:nope.html");
     expect(absent.code).not.toBe(0);
     expect(absent.stderr).toMatch(/^error\[\w+\]: /);
+  });
+
+  it("cat takes a unique oid prefix (>= 4 hex digits); a shared prefix is refused with rev_ambiguous (exit 2) naming every candidate", async () => {
+    // two files whose oids (sha256 of their bytes) share the first 4 hex digits: a birthday search
+    const seen = new Map<string, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; pair === undefined; i++) {
+      const text = `prefix twin ${i}\n`;
+      const p4 = createHash("sha256").update(text).digest("hex").slice(0, 4);
+      const twin = seen.get(p4);
+      if (twin === undefined) seen.set(p4, text);
+      else pair = [twin, text];
+    }
+    const [a, b] = pair;
+    const [oidA, oidB] = [a, b].map((t) => createHash("sha256").update(t).digest("hex")) as [string, string];
+    const dir = join(tmp.dir, "prefixes");
+    mkdirSync(join(dir, "tree"), { recursive: true });
+    writeFileSync(join(dir, "tree", "a.txt"), a);
+    writeFileSync(join(dir, "tree", "b.txt"), b);
+    const inDir = async (...args: string[]) => {
+      const r = await snap(args, { cwd: dir });
+      all.push(r);
+      return r;
+    };
+    expect((await inDir("init")).code).toBe(0);
+    expect((await inDir("commit", "tree")).code).toBe(0);
+
+    const shared = oidA.slice(0, 4);
+    const ambiguous = await inDir("cat", shared);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stdout).toBe("");
+    expect(ambiguous.stderr).toMatch(new RegExp(`^error\\[rev_ambiguous\\]: oid prefix ${shared} matches \\d+ objects: `, "m"));
+    for (const oid of [oidA, oidB]) expect(ambiguous.stderr).toContain(`${oid.slice(0, 12)} (blob)`);
+    expect(ambiguous.stderr).toMatch(/^hint: give more characters/m);
+
+    // the shortest prefix that tells them apart (5+ digits) names one object; case does not matter
+    let k = 4;
+    while (oidA.slice(0, k) === oidB.slice(0, k)) k++;
+    expect((await inDir("cat", oidA.slice(0, k + 1))).stdout).toBe(a);
+    expect((await inDir("cat", oidB.slice(0, k + 1).toUpperCase())).stdout).toBe(b);
+    expect((await inDir("cat", oidA)).stdout).toBe(a);
+    // REV:LABEL is unchanged
+    expect((await inDir("cat", "HEAD:b.txt")).stdout).toBe(b);
+
+    const short = await inDir("cat", oidA.slice(0, 3));
+    expect(short.code).toBe(2);
+    expect(short.stderr).toMatch(/^error\[invalid_argument\]: an oid prefix needs at least 4 hex digits/m);
+    const none = await inDir("cat", "0".repeat(64));
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^error\[object_not_found\]/m);
   });
 
   it("diff reports added, removed and changed labels with oids; --stat, --name-only and --patch", async () => {

@@ -2,7 +2,8 @@
 import { resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Option } from "commander";
-import { isOid, SnapError } from "@snap/schema";
+import { isSnapError, SnapError } from "@snap/schema";
+import type { SnapshotStore } from "@snap/snapshots";
 import { outcome } from "../context.js";
 import { formatBytes, formatTable, plural, relativeTime, shortOid } from "../format.js";
 import { parseCount, type CommandSpec } from "../program.js";
@@ -22,6 +23,7 @@ type Doc<D extends { example: unknown }> = D["example"];
 
 const commit: CommandSpec = {
   usage: "commit <dir>",
+  abortable: true,
   summary: "snapshot a directory: every file becomes an artifact labelled by its relative path",
   description:
     "Snapshot DIR (a build's output) as one immutable snapshot on the pipeline's branch, and\n" +
@@ -46,7 +48,9 @@ const commit: CommandSpec = {
       };
       if (typeof opts.message === "string") options.message = opts.message;
       if (typeof opts.runId === "string") options.runId = opts.runId;
-      ctx.out.progress("commit").startActivity();
+      options.signal = ctx.signal;
+      const progress = ctx.out.progress("commit").startActivity();
+      if (progress.onProgress !== undefined) options.onProgress = progress.onProgress;
       const r = await store.commitDirectory(options);
       const doc: Doc<typeof commitResultDefinition> = {
         type: "commit_result",
@@ -243,12 +247,16 @@ const ls: CommandSpec = {
 
 const cat: CommandSpec = {
   usage: "cat <target>",
-  summary: "print an artifact's bytes (REV:LABEL) or an object's bytes (OID), verified",
-  description: "Write the content of REV:LABEL, or the raw bytes of the object OID (64 hex), to stdout. Bytes are\nverified against their oid while streaming. --json prints nothing else: it is refused.",
+  summary: "print an artifact's bytes (REV:LABEL) or an object's bytes (OID or unique oid prefix), verified",
+  description:
+    "Write the content of REV:LABEL, or the raw bytes of the object OID, to stdout. OID may be\n" +
+    "abbreviated to a unique prefix of at least 4 hex digits; a prefix several objects share is\n" +
+    "refused with error[rev_ambiguous] (exit 2) listing them. Bytes are verified against their oid\n" +
+    "while streaming. --json prints nothing else: it is refused.",
   examples: [
     ["snap cat HEAD:index.html", "an artifact's content"],
     ["snap cat HEAD~1:data/app.js > old.js", "from an older snapshot"],
-    ["snap cat 3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d", "an object by oid"],
+    ["snap cat 3e23e816", "an object by a unique oid prefix (or the full 64-hex oid)"],
   ],
   async run(ctx, [target], _opts) {
     if (ctx.out.json) throw new SnapError("invalid_argument", "snap cat prints raw bytes, not JSON", { hint: "use `snap ls REV --json` for metadata" });
@@ -256,10 +264,13 @@ const cat: CommandSpec = {
       const colon = target!.indexOf(":");
       let stream: NodeJS.ReadableStream;
       if (colon === -1) {
-        if (!isOid(target!)) {
-          throw new SnapError("invalid_argument", `${JSON.stringify(target)} is neither REV:LABEL nor a 64-hex oid`, { hint: "use HEAD:path/to/file, or a full oid from `snap ls -l`", data: { target } });
+        if (!/^[0-9a-fA-F]+$/.test(target!)) {
+          throw new SnapError("invalid_argument", `${JSON.stringify(target)} is neither REV:LABEL nor an oid (or a prefix of one, at least 4 hex digits)`, {
+            hint: "use HEAD:path/to/file, or an oid from `snap ls -l`",
+            data: { target },
+          });
         }
-        stream = await store.context.io.getStream(target!);
+        stream = await store.context.io.getStream(await resolveOidPrefix(store, target!));
       } else {
         const view = await store.view(target!.slice(0, colon));
         stream = await view.contentStream(target!.slice(colon + 1));
@@ -269,6 +280,41 @@ const cat: CommandSpec = {
     });
   },
 };
+
+/** How many of an ambiguous prefix's candidates the error message names (data.candidates has them all, up to 100). */
+const CANDIDATES_SHOWN = 10;
+/** Objects larger than this are listed as blobs without reading them to find their type. */
+const TYPE_PROBE_BYTES = 1 << 20;
+
+/** A structured object's `type`, else "blob" (the raw bytes of a file). */
+async function objectKind(store: SnapshotStore, oid: string): Promise<string> {
+  const info = await store.context.objects.stat(oid);
+  if (info === undefined || info.size > TYPE_PROBE_BYTES) return "blob";
+  try {
+    return (await store.context.objects.getObject(oid)).type;
+  } catch {
+    return "blob";
+  }
+}
+
+/** The one object an oid prefix names; an ambiguous prefix's error names each candidate and its kind. */
+async function resolveOidPrefix(store: SnapshotStore, prefix: string): Promise<string> {
+  try {
+    return await store.context.objects.resolvePrefix(prefix);
+  } catch (err) {
+    if (!isSnapError(err, "rev_ambiguous")) throw err;
+    const candidates = Array.isArray(err.data.candidates) ? (err.data.candidates as string[]) : [];
+    const count = typeof err.data.count === "number" ? err.data.count : candidates.length;
+    const shown: string[] = [];
+    for (const oid of candidates.slice(0, CANDIDATES_SHOWN)) shown.push(`${shortOid(oid)} (${await objectKind(store, oid)})`);
+    const more = count > shown.length ? `, and ${count - shown.length} more` : "";
+    throw new SnapError("rev_ambiguous", `oid prefix ${prefix.toLowerCase()} matches ${count} objects: ${shown.join(", ")}${more}`, {
+      hint: "give more characters of the oid (`snap ls REV -l` shows content oids)",
+      data: { ...err.data, prefix: prefix.toLowerCase(), candidates, count },
+      cause: err,
+    });
+  }
+}
 
 const diff: CommandSpec = {
   usage: "diff <a> <b>",

@@ -37,6 +37,7 @@ const init: CommandSpec = {
 
 const gc: CommandSpec = {
   usage: "gc",
+  abortable: true,
   summary: "remove unreachable objects past the grace period and run refs past the retention policy",
   description:
     "Mark from every ref, release, live checkpoint and in-flight build lease; sweep only objects older\n" +
@@ -57,7 +58,9 @@ const gc: CommandSpec = {
       if (typeof opts.keepRuns === "number") options.keepRuns = opts.keepRuns;
       if (typeof opts.keepDays === "number") options.keepDays = opts.keepDays;
       if (typeof opts.grace === "number") options.graceMs = opts.grace * 1000;
-      ctx.out.progress("gc").startActivity();
+      options.signal = ctx.signal;
+      const progress = ctx.out.progress("gc").startActivity();
+      if (progress.onProgress !== undefined) options.onProgress = progress.onProgress;
       const report = await store.gc(options);
       return outcome(gcReportDefinition, report, (out) => {
         const verb = report.dry_run ? "would remove" : "removed";
@@ -73,6 +76,7 @@ const gc: CommandSpec = {
 
 const fsck: CommandSpec = {
   usage: "fsck",
+  abortable: true,
   summary: "verify every object's hash, every reachable link and every ref (exit 4 on corruption)",
   examples: [
     ["snap fsck", "check the whole store"],
@@ -80,8 +84,10 @@ const fsck: CommandSpec = {
   ],
   async run(ctx, _args, _opts) {
     return withStore(ctx, async (store) => {
-      const progress = ctx.out.progress("fsck", undefined, "objects");
-      const result = await store.fsck({ onProgress: (p) => progress.update(p.checked) });
+      const options: NonNullable<Parameters<typeof store.fsck>[0]> = { signal: ctx.signal };
+      const progress = ctx.out.progress("fsck", undefined, "objects").startActivity();
+      if (progress.onProgress !== undefined) options.onProgress = progress.onProgress;
+      const result = await store.fsck(options);
       return outcome(
         fsckReportDefinition,
         result.report,

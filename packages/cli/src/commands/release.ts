@@ -36,6 +36,7 @@ function releaseOptions(cmd: import("commander").Command): void {
 
 const release: CommandSpec = {
   usage: "release <rev>",
+  abortable: true,
   summary: "release a snapshot under a name: materialize it and switch the target atomically",
   description:
     "Materialize REV into .snap/releases/<name>/<snapshot>/ and switch the target to it with one\n" +
@@ -51,7 +52,7 @@ const release: CommandSpec = {
   ],
   async run(ctx, [rev], opts) {
     return withStore(ctx, async (store) => {
-      const options: Parameters<SnapshotStore["release"]>[0] = { rev: rev!, name: String(opts.to) };
+      const options: Parameters<SnapshotStore["release"]>[0] = { rev: rev!, name: String(opts.to), signal: ctx.signal };
       if (typeof opts.target === "string") options.target = resolve(ctx.cwd, opts.target);
       if (opts.force === true) options.force = true;
       const r = await store.release(options);
@@ -67,6 +68,7 @@ const release: CommandSpec = {
 
 const revert: CommandSpec = {
   usage: "revert <name> [rev]",
+  abortable: true,
   summary: "release an older snapshot under NAME (default: the previous release's)",
   options: releaseOptions,
   examples: [
@@ -75,7 +77,7 @@ const revert: CommandSpec = {
   ],
   async run(ctx, [name, rev], opts) {
     return withStore(ctx, async (store) => {
-      const options: Parameters<SnapshotStore["revert"]>[0] = { name: name! };
+      const options: Parameters<SnapshotStore["revert"]>[0] = { name: name!, signal: ctx.signal };
       if (rev !== undefined) options.rev = rev;
       if (typeof opts.target === "string") options.target = resolve(ctx.cwd, opts.target);
       if (opts.force === true) options.force = true;
