@@ -61,7 +61,14 @@ export interface PutStreamOptions {
   maxBytes?: number;
 }
 
+/**
+ * One verify progress report, called once per object checked (not throttled). It is also a
+ * @snap/schema `ProgressEvent` (`phase: "verify"`, `done` = `checked`, `unit: "objects"`).
+ */
 export interface VerifyProgress {
+  phase: "verify";
+  done: number;
+  unit: "objects";
   checked: number;
   bytes: number;
   corrupt: number;
@@ -73,6 +80,8 @@ export interface VerifyOptions {
   onProgress?: (progress: VerifyProgress) => void;
   /** Objects hashed at once (default 4). */
   concurrency?: number;
+  /** Aborting stops verify with SnapError `interrupted` (it only reads, so nothing is left behind). */
+  signal?: AbortSignal;
 }
 
 export interface VerifyResult {
@@ -450,8 +459,12 @@ class ContentAddressedStore implements ObjectStore {
     let bytes = 0;
     let vanished = 0;
     const iterator = this.backend.list()[Symbol.asyncIterator]();
+    const signal = options.signal;
     const worker = async (): Promise<void> => {
       for (;;) {
+        if (signal?.aborted) {
+          throw new SnapError("interrupted", "verify interrupted; nothing was changed", { data: { operation: "verify", checked }, cause: signal.reason });
+        }
         const next = await iterator.next();
         if (next.done) return;
         const oid = next.value;
@@ -472,7 +485,7 @@ class ContentAddressedStore implements ObjectStore {
           corruptObjects.push({ oid, actual_oid: actual });
           this.reportCorrupt(oid, actual, "verify", false);
         }
-        options.onProgress?.({ checked, bytes, corrupt: corruptObjects.length, oid });
+        options.onProgress?.({ phase: "verify", done: checked, unit: "objects", checked, bytes, corrupt: corruptObjects.length, oid });
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));

@@ -319,6 +319,31 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       expect(events.filter((e) => e.during === "verify").length).toBe(2);
     });
 
+    it("verify reports contract-shaped progress and stops with interrupted once its signal aborts", async () => {
+      for (let i = 0; i < 40; i++) await store.putBytes(`v ${i}`);
+      const events: { phase: string; done: number; unit?: string }[] = [];
+      const controller = new AbortController();
+      const err = (await expectCode(
+        store.verify({
+          concurrency: 1,
+          signal: controller.signal,
+          onProgress: (p) => {
+            events.push({ phase: p.phase, done: p.done, unit: p.unit });
+            if (p.checked === 5) controller.abort(new Error("test abort"));
+          },
+        }),
+        "interrupted",
+      )) as { data: Record<string, unknown> };
+      expect(err.data.operation).toBe("verify");
+      expect(events.length).toBeGreaterThanOrEqual(5);
+      expect(events.length).toBeLessThan(40);
+      expect(events[0]).toEqual({ phase: "verify", done: 1, unit: "objects" });
+      const aborted = new AbortController();
+      aborted.abort();
+      await expectCode(store.verify({ signal: aborted.signal }), "interrupted");
+      expect((await store.verify()).checked).toBe(40);
+    });
+
     it("an empty store verifies clean", async () => {
       const result = await store.verify();
       expect(result).toMatchObject({ checked: 0, bytes: 0, corrupt: [], vanished: 0 });

@@ -33,6 +33,12 @@ export interface AdapterContext {
   fs: FsSeam;
   /** This projection's receipt in the release currently serving, if any. */
   previousReceipt: Record<string, unknown> | undefined;
+  /**
+   * The release's abort signal, if any. A long apply may stop early once it is aborted
+   * (throw anything: the staging directory is removed and the release ends with
+   * `interrupted`, nothing switched); the built-in adapters check it between files.
+   */
+  signal?: AbortSignal;
 }
 
 export interface AdapterPlan {
@@ -118,6 +124,7 @@ export const filesAdapter: ReleaseAdapter = {
     const root = resolvePath(ctx.outDir);
     let bytes = 0;
     for (const label of ctx.projection.input_artifacts) {
+      ctx.signal?.throwIfAborted();
       const path = safeJoin(root, prefix === "" ? label : `${prefix}/${label}`);
       await mkdirsUnder(ctx.fs, root, path, ctx.batch, made);
       const data = await ctx.view.content(label);

@@ -21,7 +21,8 @@ import { nodeFs, publishFile } from "@snap/fs";
 import { assertLabel, assertName } from "./label.js";
 import { statCacheDefinition, type StatCache } from "./schema.js";
 import { readJsonFile, type StoreContext } from "./store.js";
-import { BuildTransaction, type CommitResult } from "./transaction.js";
+import { BuildTransaction, type CommitOptions, type CommitResult } from "./transaction.js";
+import { checkAborted, ProgressReporter, type LongOperationOptions } from "./progress.js";
 import { parseVersioned } from "@snap/schema";
 
 const RACY_MS = 50;
@@ -29,7 +30,13 @@ const CONCURRENCY = Math.max(1, Number(process.env.SNAP_COMMIT_CONCURRENCY) || 3
 /** Files up to this size are read whole and put as bytes (one publish); larger ones are streamed. */
 const SMALL_FILE = 1024 * 1024;
 
-export interface CommitDirectoryOptions {
+/**
+ * `onProgress` phases: "scan" (files found), "hash" (files read and stored, or found in the
+ * stat cache; total known), then the commit's "tree" and "commit". `signal`: aborted before
+ * the refs transaction -> SnapError `interrupted`, no ref moved (objects already written are
+ * unreferenced garbage for gc; the stat cache is not updated).
+ */
+export interface CommitDirectoryOptions extends LongOperationOptions {
   pipeline?: string;
   dir: string;
   message?: string;
@@ -55,11 +62,12 @@ interface FileEntry {
   ino: number;
 }
 
-async function scan(root: string, symlinks: "refuse" | "skip"): Promise<{ files: FileEntry[]; links: string[] }> {
+async function scan(root: string, symlinks: "refuse" | "skip", progress: ProgressReporter, signal: AbortSignal | undefined): Promise<{ files: FileEntry[]; links: string[] }> {
   const files: FileEntry[] = [];
   const links: string[] = [];
   const special: string[] = [];
   const walk = async (rel: string): Promise<void> => {
+    checkAborted(signal, "commit");
     const abs = rel === "" ? root : join(root, rel);
     const dirents = await readdir(abs, { withFileTypes: true });
     for (const d of dirents) {
@@ -80,9 +88,11 @@ async function scan(root: string, symlinks: "refuse" | "skip"): Promise<{ files:
       assertLabel(childRel);
       const st = await lstat(childAbs);
       files.push({ label: childRel, path: childAbs, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+      progress.update("scan", files.length, undefined, "files");
     }
   };
   await walk("");
+  progress.end("scan", files.length, undefined, "files");
   if (special.length > 0) {
     throw new SnapError("invalid_argument", `${special.length} special file(s) (fifo, socket or device) cannot be committed: ${special.slice(0, 5).join(", ")}`, {
       data: { special: special.slice(0, 100) },
@@ -143,7 +153,10 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
   const useCache = options.statCache !== false;
   const writeCache = useCache || options.refreshCache === true;
   const scanStart = Date.now();
-  const { files, links } = await scan(root, options.symlinks ?? "refuse");
+  const signal = options.signal;
+  const progress = new ProgressReporter(options.onProgress);
+  checkAborted(signal, "commit");
+  const { files, links } = await scan(root, options.symlinks ?? "refuse", progress, signal);
   const cache = useCache ? await loadCache(ctx, pipeline, root) : new Map();
   const beginOpts: Parameters<typeof BuildTransaction.begin>[1] = { pipeline };
   if (options.runId !== undefined) beginOpts.runId = options.runId;
@@ -153,8 +166,12 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
   const nextEntries: StatCache["entries"] = [];
   try {
     let index = 0;
+    let done = 0;
+    let failed = false;
     const worker = async (): Promise<void> => {
       for (;;) {
+        if (failed) return;
+        checkAborted(signal, "commit");
         const i = index++;
         if (i >= files.length) return;
         const f = files[i] as FileEntry;
@@ -171,14 +188,31 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
           const rec = await txn.recordArtifact({ label: f.label, content });
           contentOid = rec.contentOid;
           artifactOid = rec.artifactOid;
-          if (rec.size !== f.size) continue; // changed while read: never cache
+          if (rec.size !== f.size) {
+            progress.update("hash", ++done, files.length, "files");
+            continue; // changed while read: never cache
+          }
         }
+        progress.update("hash", ++done, files.length, "files");
         if (f.mtimeMs < scanStart - RACY_MS) nextEntries.push([f.label, f.size, f.mtimeMs, f.ino, contentOid, artifactOid]);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, Math.max(1, files.length)) }, worker));
-    const commitOpts: { message?: string } = {};
+    // Every worker has stopped before this settles (nothing is written after a failure is reported).
+    const settled = await Promise.allSettled(
+      Array.from({ length: Math.min(CONCURRENCY, Math.max(1, files.length)) }, () =>
+        worker().catch((err: unknown) => {
+          failed = true;
+          throw err;
+        }),
+      ),
+    );
+    const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failure) throw failure.reason;
+    progress.end("hash", done, files.length, "files");
+    const commitOpts: CommitOptions = {};
     if (options.message !== undefined) commitOpts.message = options.message;
+    if (signal !== undefined) commitOpts.signal = signal;
+    if (options.onProgress !== undefined) commitOpts.onProgress = options.onProgress;
     const result = await txn.commit(commitOpts);
     if (writeCache) {
       nextEntries.sort((a, b) => (a[0] < b[0] ? -1 : 1));

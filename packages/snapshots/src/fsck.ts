@@ -5,10 +5,14 @@
 import { SnapError, type FsckReport } from "@snap/schema";
 import { markReachable, type Kind } from "./reachability.js";
 import type { StoreContext } from "./store.js";
+import { checkAborted, ProgressReporter, type LongOperationOptions } from "./progress.js";
 
-export interface FsckOptions {
-  onProgress?: (p: { checked: number }) => void;
-}
+/**
+ * `onProgress` phases: "verify" (objects re-hashed), "links" (objects reached from refs),
+ * "refs" (ref files checked against the journal). fsck only reads: an aborted `signal`
+ * stops it at any point with SnapError `interrupted`.
+ */
+export type FsckOptions = LongOperationOptions;
 
 export interface FsckResult {
   report: FsckReport;
@@ -28,7 +32,15 @@ function kindForRef(ref: string): Kind {
 }
 
 export async function fsck(ctx: StoreContext, options: FsckOptions = {}): Promise<FsckResult> {
-  const verify = await ctx.objects.verify({ onProgress: options.onProgress ? (p) => options.onProgress?.({ checked: p.checked }) : undefined });
+  const signal = options.signal;
+  const progress = new ProgressReporter(options.onProgress);
+  checkAborted(signal, "fsck");
+  const verifyOptions: Parameters<StoreContext["objects"]["verify"]>[0] = {};
+  if (signal !== undefined) verifyOptions.signal = signal;
+  if (progress.enabled) verifyOptions.onProgress = (p) => progress.update("verify", p.checked, undefined, "objects");
+  const verify = await ctx.objects.verify(verifyOptions);
+  progress.end("verify", verify.checked, verify.checked, "objects");
+  checkAborted(signal, "fsck");
   const corrupt = new Set(verify.corrupt);
   const problems: string[] = [];
   const dangling: FsckReport["dangling_refs"] = [];
@@ -59,7 +71,10 @@ export async function fsck(ctx: StoreContext, options: FsckOptions = {}): Promis
   }
   const head = await ctx.refs.readSymbolic("HEAD").catch(() => undefined);
   if (head !== undefined && !/^refs\/heads\/[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(head)) dangling.push({ ref: "HEAD", target: head, reason: "broken_symref" });
+  checkAborted(signal, "fsck");
   const { marked, issues } = await markReachable(ctx.io, roots);
+  progress.end("links", marked.size, undefined, "objects");
+  checkAborted(signal, "fsck");
   for (const i of issues) {
     if (i.problem === "missing") missing.push({ oid: i.oid, referenced_by: i.referencedBy });
     else if (!corrupt.has(i.oid)) problems.push(`${i.oid} (referenced by ${i.referencedBy}): ${i.problem}${i.detail ? `: ${i.detail}` : ""}`);
@@ -74,6 +89,7 @@ export async function fsck(ctx: StoreContext, options: FsckOptions = {}): Promis
   } catch (err) {
     problems.push(`refs verify failed: ${(err as Error).message}`);
   }
+  progress.end("refs", refsReport?.refs_checked ?? 0, undefined, "refs");
   for (const c of verify.corruptObjects) problems.push(`corrupt object ${c.oid} (hashes to ${c.actual_oid})`);
   for (const m of missing) problems.push(`missing object ${m.oid} (referenced by ${m.referenced_by})`);
   for (const d of dangling) problems.push(`dangling ref ${d.ref} -> ${d.target} (${d.reason})`);

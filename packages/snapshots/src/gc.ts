@@ -24,8 +24,16 @@ import { markReachable, type Kind } from "./reachability.js";
 import { leaseDefinition, releaseIntentDefinition, type GcReport, type Lease } from "./schema.js";
 import { readJsonFile, type StoreContext } from "./store.js";
 import { readSnapshot } from "./transaction.js";
+import { checkAborted, ProgressReporter, type LongOperationOptions } from "./progress.js";
 
-export interface GcOptions {
+/**
+ * `onProgress` phases: "scan" (objects listed), "mark" (objects found reachable or young),
+ * "sweep" (candidates removed or, in a dry run, counted; total known). `signal`: the sweep's
+ * start is gc's commit point; aborted before it -> SnapError `interrupted`, nothing removed;
+ * once the sweep has started, gc finishes and ignores the signal (a dry run can be
+ * interrupted until it returns).
+ */
+export interface GcOptions extends LongOperationOptions {
   dryRun?: boolean;
   /** Objects younger than this are kept (default 1 h). */
   graceMs?: number;
@@ -45,12 +53,16 @@ export async function gc(ctx: StoreContext, options: GcOptions = {}): Promise<Gc
   if (!(graceMs >= 0)) throw new SnapError("invalid_argument", "graceMs must be >= 0");
   if (options.keepRuns !== undefined && !(Number.isInteger(options.keepRuns) && options.keepRuns >= 0)) throw new SnapError("invalid_argument", "keepRuns must be an integer >= 0");
   if (options.keepDays !== undefined && !(options.keepDays >= 0)) throw new SnapError("invalid_argument", "keepDays must be >= 0");
+  checkAborted(options.signal, "gc");
   return withLock(ctx.lockPath, () => gcLocked(ctx, options, graceMs), { timeoutMs: options.lockTimeoutMs ?? 120_000 });
 }
 
 async function gcLocked(ctx: StoreContext, options: GcOptions, graceMs: number): Promise<GcReport> {
   const dryRun = options.dryRun === true;
   const now = options.now ?? Date.now();
+  const signal = options.signal;
+  const progress = new ProgressReporter(options.onProgress);
+  checkAborted(signal, "gc");
   // 1. Run-ref retention.
   const refs = await ctx.refs.list("refs/");
   const heads = new Set(refs.filter((r) => r.ref.startsWith("refs/heads/")).map((r) => r.oid));
@@ -83,9 +95,12 @@ async function gcLocked(ctx: StoreContext, options: GcOptions, graceMs: number):
   // 2. Every object with its time.
   const times = new Map<string, { mtimeMs: number; size: number }>();
   for await (const oid of ctx.objects.list()) {
+    checkAborted(signal, "gc");
     const st = await ctx.objects.stat(oid);
     if (st) times.set(oid, { mtimeMs: st.mtimeMs, size: st.size });
+    progress.update("scan", times.size, undefined, "objects");
   }
+  progress.end("scan", times.size, undefined, "objects");
   // 3. Leases (read after the listing: a lease that appears now still protects what its txn freshens).
   const leases: Lease[] = [];
   const staleLeases: string[] = [];
@@ -126,18 +141,28 @@ async function gcLocked(ctx: StoreContext, options: GcOptions, graceMs: number):
       roots.push([oid, "unknown", "young object"]);
     }
   }
+  checkAborted(signal, "gc");
   const { marked } = await markReachable(ctx.io, roots, { exists: (oid) => times.has(oid) });
+  progress.end("mark", marked.size, undefined, "objects");
   // 5. Sweep plan.
   // Parents before children (release, snapshot, manifest, tree, artifact, then blobs), so a gc
   // killed mid-sweep never leaves an object whose children are gone: "present implies
   // complete subtree" keeps holding for commits that reuse what they find.
   const unmarked = [...times.keys()].filter((oid) => !marked.has(oid)).sort();
   const rank = new Map<string, number>();
-  for (const oid of unmarked) rank.set(oid, await sweepRank(ctx, oid, (times.get(oid) as { size: number }).size));
+  for (const oid of unmarked) {
+    checkAborted(signal, "gc");
+    rank.set(oid, await sweepRank(ctx, oid, (times.get(oid) as { size: number }).size));
+  }
   const candidates = unmarked.sort((a, b) => (rank.get(a) as number) - (rank.get(b) as number) || (a < b ? -1 : 1));
   const removed: string[] = [];
   let bytes = 0;
+  // Commit point: from here on gc finishes whatever the signal says (a dry run removes
+  // nothing, so it stays interruptible).
+  checkAborted(signal, "gc");
+  let swept = 0;
   for (const oid of candidates) {
+    progress.update("sweep", swept++, candidates.length, "objects");
     const t = times.get(oid) as { mtimeMs: number; size: number };
     if (!dryRun) {
       // Re-check the time right before removing: a put may have freshened it meanwhile.
@@ -165,6 +190,8 @@ async function gcLocked(ctx: StoreContext, options: GcOptions, graceMs: number):
     for (const d of [leaseDir, join(ctx.dir, "cache")]) await removePublishDebris(d, graceMs, now);
     await ctx.objects.cleanTmp({ olderThanMs: Math.max(graceMs, 60_000) }).catch(() => undefined);
   }
+  progress.end("sweep", candidates.length, candidates.length, "objects");
+  if (dryRun) checkAborted(signal, "gc");
   // 6. Old materializations.
   const releaseDirsRemoved = await pruneMaterializations(ctx, options.keepMaterializations ?? 1, dryRun);
   return {

@@ -41,6 +41,7 @@ export {
   type RecordProjectionInput,
   type BeginOptions,
   type CommitResult,
+  type CommitOptions,
 } from "./transaction.js";
 export { commitDirectory, type CommitDirectoryOptions, type CommitDirectoryResult } from "./commit-directory.js";
 export { resolveRev, type ResolvedRev } from "./resolve.js";
@@ -54,3 +55,4 @@ export { openSnapRefs, type SnapRefs, type RefUpdate } from "./refs-backend.js";
 /** Re-exported so callers can test `err.code` without a direct @snap/schema dependency. */
 export { SnapError, isSnapError, type ErrorCode } from "@snap/schema";
 export { unifiedDiff, isText, type UnifiedDiffOptions } from "./text-diff.js";
+export type { ProgressEvent, LongOperationOptions } from "./progress.js";

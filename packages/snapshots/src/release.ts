@@ -14,8 +14,9 @@
  *
  * Protocol, all under the snapshots lock (so releases of one name, and of all names, are
  * serialized): recover pending intents -> resolve -> check the target (refuse one snap did
- * not make, or move it aside with `force`; never delete it) -> materialize (or reuse) ->
- * put the release object -> publish pending.json -> swap the target (commit point of what is
+ * not make unless `force`) -> materialize (or reuse) -> move a foreign target aside (`force`;
+ * never delete it) -> put the release object -> publish pending.json (commit point: after
+ * it the release finishes, or recovery finishes or rolls it back; `signal` is ignored) -> swap the target (commit point of what is
  * served) -> one refs transaction moves refs/releases/N (commit point of the record) ->
  * remove pending.json.
  *
@@ -41,6 +42,7 @@ import { materializationDefinition, releaseIntentDefinition, releaseTargetDefini
 import { readJsonFile, type StoreContext } from "./store.js";
 import { readManifest, readSnapshot } from "./transaction.js";
 import { openView } from "./view.js";
+import { checkAborted } from "./progress.js";
 
 export interface ReleaseOptions {
   /** Revision to release (default "HEAD"). */
@@ -54,6 +56,14 @@ export interface ReleaseOptions {
   lockTimeoutMs?: number;
   /** Test hook: called at named points of the protocol (crash tests). */
   onStep?: (step: ReleaseStep) => void | Promise<void>;
+  /**
+   * Aborting before the commit point (the publish of the release intent, just before the
+   * target is switched) ends the release with SnapError `interrupted`: the previous release
+   * keeps serving, no ref moves, nothing is moved aside. A complete materialization already
+   * built stays (immutable; a later release of that snapshot reuses it). After the intent the
+   * release finishes and the signal is ignored.
+   */
+  signal?: AbortSignal;
 }
 
 export type ReleaseStep = "resolved" | "materialized" | "object-written" | "intent-written" | "switched" | "ref-moved" | "done";
@@ -65,6 +75,8 @@ export interface RevertOptions {
   target?: string;
   force?: boolean;
   lockTimeoutMs?: number;
+  /** As ReleaseOptions.signal. */
+  signal?: AbortSignal;
 }
 
 export interface ReleaseResult {
@@ -231,12 +243,14 @@ async function materialize(
   snapshotOid: string,
   serving: string | null,
   previousReceipts: Record<string, Record<string, unknown>>,
+  signal?: AbortSignal,
 ): Promise<{ dir: string; receipts: Record<string, Record<string, unknown>>; reused: boolean }> {
   const base = relDir(ctx, name);
   const dir = join(base, snapshotOid);
   const view = await openView(ctx, snapshotOid);
   const projections = await projectionsOf(view.manifest, () => view.labels());
   const ctxFor = (projectionName: string, projection: Projection, outDir: string, batch: FsyncBatch): AdapterContext => ({
+    ...(signal === undefined ? {} : { signal }),
     releaseName: name,
     projectionName,
     projection,
@@ -286,6 +300,7 @@ async function materialize(
   const batch = new FsyncBatch({ fs: ctx.fs });
   try {
     for (const [pname, projection] of projections) {
+      checkAborted(signal, "release");
       const adapter = adapters.get(projection.adapter);
       const actx = ctxFor(pname, projection, staging, batch);
       const plan = await adapter.plan(actx);
@@ -304,6 +319,7 @@ async function materialize(
     await fsyncDir(base, ctx.fs); // ...and its name survives power loss
   } catch (err) {
     await removeOwnTree(ctx.fs, staging).catch(() => undefined);
+    checkAborted(signal, "release"); // an adapter stopped because of the signal: report the interruption
     if (isSnapError(err) && (err.code === "release_failed" || err.code === "adapter_unknown" || err.code === "target_unsafe")) throw err;
     throw new SnapError("release_failed", `release ${name} failed while materializing: ${(err as Error).message}`, {
       data: { name, snapshot: snapshotOid },
@@ -329,7 +345,10 @@ interface InternalReleaseOptions extends ReleaseOptions {
 async function releaseLocked(ctx: StoreContext, adapters: AdapterRegistry, options: InternalReleaseOptions): Promise<ReleaseResult> {
   const name = options.name;
   const step = options.onStep ?? (() => undefined);
+  const signal = options.signal;
+  checkAborted(signal, "release");
   await recoverLocked(ctx);
+  checkAborted(signal, "release");
   const rev = options.rev ?? "HEAD";
   const resolved = await resolveRev(ctx, rev);
   const snapshotOid = resolved.oid;
@@ -341,23 +360,22 @@ async function releaseLocked(ctx: StoreContext, adapters: AdapterRegistry, optio
   const recorded = await readTarget(ctx, name);
   const target = targetFor(ctx, name, options.target, recorded);
   await step("resolved");
-  // Refuse (or move aside) a target snap did not make before doing any work.
-  let movedAside: string | undefined;
+  // Refuse a target snap did not make before doing any work (it is moved aside, with
+  // `force`, only once the materialization is built and the signal checked).
   const seen = await inspectTarget(ctx, name, target);
-  if (seen.state === "foreign") {
-    if (!options.force) {
-      throw new SnapError("target_unsafe", `target ${target} exists and was not made by snap for release ${name} (it is ${seen.why}); refusing to replace it`, {
-        data: { target, found: seen.why },
-        hint: "choose another target, or pass --force to move it aside (it is never deleted)",
-      });
-    }
+  if (seen.state === "foreign" && !options.force) throw foreignTarget(name, target, seen.why);
+  const serving = seen.state === "ours" ? seen.snapshotOid : null;
+  const mat = await materialize(ctx, adapters, name, snapshotOid, serving, (previous?.adapters ?? {}) as Record<string, Record<string, unknown>>, signal);
+  await step("materialized");
+  checkAborted(signal, "release");
+  let movedAside: string | undefined;
+  const now = await inspectTarget(ctx, name, target);
+  if (now.state === "foreign") {
+    if (!options.force) throw foreignTarget(name, target, now.why);
     movedAside = `${target}.snap-aside-${new Date().toISOString().replace(/[:.]/g, "")}-${randomBytes(3).toString("hex")}`;
     await ctx.fs.rename(target, movedAside);
     await fsyncDir(dirname(target), ctx.fs);
   }
-  const serving = seen.state === "ours" ? seen.snapshotOid : null;
-  const mat = await materialize(ctx, adapters, name, snapshotOid, serving, (previous?.adapters ?? {}) as Record<string, Record<string, unknown>>);
-  await step("materialized");
   const release: Release = {
     type: "release",
     schema_version: 1,
@@ -372,6 +390,7 @@ async function releaseLocked(ctx: StoreContext, adapters: AdapterRegistry, optio
   const put = await ctx.io.putObject(release);
   await ctx.objects.flush(); // durable before the intent or the ref names it
   await step("object-written");
+  checkAborted(signal, "release"); // last chance: the intent below is the commit point
   if (recorded !== target) {
     await publishFile(join(base, "target.json"), Buffer.from(`${canonicalJson({ type: "release_target", schema_version: 1, name, target })}\n`), { fs: ctx.fs, mode: "replace" });
   }
@@ -386,6 +405,8 @@ async function releaseLocked(ctx: StoreContext, adapters: AdapterRegistry, optio
     target,
     started_at: release.released_at,
   };
+  // Commit point of the release as a whole: with the intent published, recovery finishes or
+  // rolls back, and this call no longer listens to the signal.
   await publishFile(join(base, "pending.json"), Buffer.from(`${canonicalJson(intent)}\n`), { fs: ctx.fs, mode: "replace" });
   await step("intent-written");
   await swapLink(ctx.fs, target, mat.dir);
@@ -400,13 +421,22 @@ async function releaseLocked(ctx: StoreContext, adapters: AdapterRegistry, optio
   return result;
 }
 
+function foreignTarget(name: string, target: string, why: string): SnapError {
+  return new SnapError("target_unsafe", `target ${target} exists and was not made by snap for release ${name} (it is ${why}); refusing to replace it`, {
+    data: { target, found: why },
+    hint: "choose another target, or pass --force to move it aside (it is never deleted)",
+  });
+}
+
 export async function release(ctx: StoreContext, adapters: AdapterRegistry, options: InternalReleaseOptions): Promise<ReleaseResult> {
   assertName(options.name, "release name");
+  checkAborted(options.signal, "release");
   return withLock(ctx.lockPath, () => releaseLocked(ctx, adapters, options), { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_MS });
 }
 
 export async function revert(ctx: StoreContext, adapters: AdapterRegistry, options: RevertOptions): Promise<ReleaseResult> {
   assertName(options.name, "release name");
+  checkAborted(options.signal, "revert");
   return withLock(
     ctx.lockPath,
     async () => {
@@ -426,6 +456,7 @@ export async function revert(ctx: StoreContext, adapters: AdapterRegistry, optio
       const o: InternalReleaseOptions = { name: options.name, rev, sourceRef: sourceRef as string };
       if (options.target !== undefined) o.target = options.target;
       if (options.force !== undefined) o.force = options.force;
+      if (options.signal !== undefined) o.signal = options.signal;
       return releaseLocked(ctx, adapters, o);
     },
     { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_MS },

@@ -33,6 +33,12 @@ import { assertLabel, assertName } from "./label.js";
 import type { Lease } from "./schema.js";
 import type { StoreContext } from "./store.js";
 import { lookupLabel, updateTree, walkTree } from "./tree.js";
+import { checkAborted, ProgressReporter, type LongOperationOptions } from "./progress.js";
+
+export interface CommitOptions extends LongOperationOptions {
+  message?: string;
+  lockTimeoutMs?: number;
+}
 
 export type ArtifactContent = Uint8Array | string | AsyncIterable<Uint8Array> | Readable | { path: string };
 
@@ -355,7 +361,13 @@ export class BuildTransaction {
     }
   }
 
-  async commit(options: { message?: string; lockTimeoutMs?: number } = {}): Promise<CommitResult> {
+  /**
+   * Writes the trees, manifest and snapshot and moves the run ref and the branch in one refs
+   * transaction (its journal append is the commit point). `signal` aborted before that point:
+   * SnapError `interrupted`, no ref moved, the transaction still open (retry or abort()).
+   * Progress phases: "tree" (objects written), "commit" (1 of 1 once the refs moved).
+   */
+  async commit(options: CommitOptions = {}): Promise<CommitResult> {
     this.assertOpen();
     this.state = "committing";
     try {
@@ -369,8 +381,11 @@ export class BuildTransaction {
     }
   }
 
-  private async doCommit(options: { message?: string; lockTimeoutMs?: number }): Promise<CommitResult> {
+  private async doCommit(options: CommitOptions): Promise<CommitResult> {
     const ctx = this.ctx;
+    const signal = options.signal;
+    const progress = new ProgressReporter(options.onProgress);
+    checkAborted(signal, "commit");
     // 1. Trees, manifest, snapshot (no lock).
     const tree = this.inherit
       ? await updateTree(ctx.io, this.parentRoot, [
@@ -379,6 +394,8 @@ export class BuildTransaction {
         ])
       : await updateTree(ctx.io, undefined, [...this.labels.values()].map((r) => [r.label, r.artifactOid] as const));
     this.created += tree.written.length;
+    progress.end("tree", tree.written.length, undefined, "objects");
+    checkAborted(signal, "commit");
     const projections: Record<string, Projection> = {};
     for (const name of [...this.projections.keys()].sort()) projections[name] = this.projections.get(name) as Projection;
     const manifest: Manifest = {
@@ -406,7 +423,9 @@ export class BuildTransaction {
     const runRef = `refs/runs/${this.pipeline}/${this.runId}`;
     const branchRef = `refs/heads/${this.pipeline}`;
     // 2. Under the snapshots lock.
+    checkAborted(signal, "commit");
     await withLock(ctx.lockPath, async () => {
+      checkAborted(signal, "commit");
       const head = (await ctx.refs.read(branchRef)) ?? null;
       if (head !== this.parentOid) throw branchAdvanced(branchRef, this.parentOid, head);
       if (head !== null) assertSamePipeline(await readSnapshot(ctx, head), head, this.pipeline);
@@ -426,6 +445,7 @@ export class BuildTransaction {
       }
       // Batch durability: every object must be durable before a ref names it.
       await ctx.objects.flush();
+      checkAborted(signal, "commit"); // the last chance: the journal append below is the commit point
       try {
         await ctx.refs.transaction(
           [
@@ -441,6 +461,7 @@ export class BuildTransaction {
         throw err;
       }
     }, { timeoutMs: options.lockTimeoutMs ?? 120_000 });
+    progress.end("commit", 1, 1);
     return {
       snapshotOid: s.oid,
       manifestOid: m.oid,
