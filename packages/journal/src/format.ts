@@ -75,6 +75,61 @@ export function frameEvent(f: Omit<EnvelopeFields, "payload">, payloadJson: stri
   return frameJson(json);
 }
 
+/**
+ * The caller's part of a journal_event, JSON-encoded once when the record is checked
+ * (`appendInput` strings through JSON.stringify, so escaping is JSON.stringify's).
+ */
+export interface EncodedEventInput {
+  /** JSON of action, item_type, item_id (with their quotes). */
+  actionJson: string;
+  itemTypeJson: string;
+  itemIdJson: string;
+  /** `,"payload":<json>` or `,"payload_ref":{...}` or "" (delete). */
+  tailJson: string;
+}
+
+/** `,"payload":...` / `,"payload_ref":...` / "" for an event's payload part (eventRecord's order). */
+export function eventTailJson(payloadJson: string | undefined, payloadRef: { sha256: string; bytes: number } | undefined): string {
+  if (payloadRef !== undefined) return `,"payload_ref":${JSON.stringify({ sha256: payloadRef.sha256, bytes: payloadRef.bytes })}`;
+  return payloadJson === undefined ? "" : `,"payload":${payloadJson}`;
+}
+
+const EVENT_PREFIX = '{"type":"journal_event","schema_version":1,"seq":';
+const CRC_OPEN = '"crc":"';
+
+/**
+ * Frames a journal_event from pre-encoded parts: byte for byte what
+ * frameRecord(eventRecord(...)) produces (tested), built as one string written once into one
+ * buffer, its CRC computed over the buffer (no second UTF-8 encoding). `tsJson` and
+ * `writerJson` are JSON strings (with quotes).
+ */
+export function frameEventEncoded(seq: number, tsJson: string, writerJson: string, lg: number, e: EncodedEventInput, entityRev: number): Buffer {
+  const body = `${EVENT_PREFIX}${seq},"ts":${tsJson},"writer":${writerJson},"lg":${lg},"action":${e.actionJson},"item_type":${e.itemTypeJson},"item_id":${e.itemIdJson},"entity_rev":${entityRev}${e.tailJson},`;
+  const n = Buffer.byteLength(body);
+  const bytes = Buffer.allocUnsafe(n + CRC_SUFFIX_BYTES + 2);
+  bytes[0] = NL;
+  bytes.write(body, 1, "utf8");
+  const crc = crcHex(crc32(bytes.subarray(1, n + 1)));
+  bytes.write(`${CRC_OPEN}${crc}"}`, n + 1, "latin1");
+  bytes[n + CRC_SUFFIX_BYTES + 1] = NL;
+  return bytes;
+}
+
+/** Framed byte length of an event with the widest seq/lg/entity_rev (the size check of prepare). */
+export function eventSizeBound(tsJson: string, writerJson: string, e: EncodedEventInput): number {
+  const m = Number.MAX_SAFE_INTEGER;
+  const body = `${EVENT_PREFIX}${m},"ts":${tsJson},"writer":${writerJson},"lg":${m},"action":,"item_type":,"item_id":,"entity_rev":${m},`;
+  return (
+    body.length +
+    Buffer.byteLength(e.actionJson) +
+    Buffer.byteLength(e.itemTypeJson) +
+    Buffer.byteLength(e.itemIdJson) +
+    Buffer.byteLength(e.tailJson) +
+    CRC_SUFFIX_BYTES +
+    2
+  );
+}
+
 /** Encodes and frames one record: "\n" + json + "\n". */
 export function frameRecord(record: Record<string, unknown>): { bytes: Buffer; crc: string } {
   const { line, crc } = encodeLine(record);

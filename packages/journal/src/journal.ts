@@ -6,8 +6,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { acquireLock, nodeFs, publishFile, isCode, type FsSeam, type SeamFile, type StoreLock } from "@snap/fs";
-import { SnapError, summarizeIssues } from "@snap/schema";
+import { acquireLock, nodeFs, publishFile, isCode, type FsSeam, type SeamFile, type SeamFileBlocking, type StoreLock } from "@snap/fs";
+import { SnapError } from "@snap/schema";
 import { scanSegment } from "./decode.js";
 import {
   MAX_RECORD_BYTES,
@@ -17,8 +17,11 @@ import {
   ADJUDICATION_MARKER,
   encodeIndex,
   encodeMeta,
-  frameEvent,
+  eventSizeBound,
+  eventTailJson,
+  frameEventEncoded,
   frameRecord,
+  type EncodedEventInput,
   headerRecord,
   indexName,
   noteRecord,
@@ -28,7 +31,8 @@ import {
 } from "./format.js";
 import { ensureDurableDir, journalPaths, listSegments, readHeader, readRange, readWhole, type JournalPaths, type SegmentEntry } from "./files.js";
 import { HoldMutex } from "./mutex.js";
-import { appendInputSchema, journalMetaDefinition, type AppendInput, type JournalMeta, type RecoveryReport } from "./schema.js";
+import { checkAppendInput } from "./input.js";
+import { journalMetaDefinition, type AppendInput, type JournalMeta, type RecoveryReport } from "./schema.js";
 import { interpretWindow, readTail, type TailFragment } from "./tail.js";
 import { applyRecord, entityKey, loadNewestCheckpoint, type EntityMap } from "./checkpoint.js";
 import { scanRecords, type ReaderContext, type RecoveryMode } from "./reader.js";
@@ -73,10 +77,12 @@ interface PreparedInput {
   action: string;
   item_type: string;
   item_id: string;
-  payload?: unknown;
-  payload_ref?: { sha256: string; bytes: number };
-  /** JSON.stringify(payload), computed once when the record is checked. */
-  payloadJson?: string;
+  /** entityKey(item_type, item_id). */
+  key: string;
+  /** The record's own members, JSON-encoded once when it is checked. */
+  enc: EncodedEventInput;
+  /** Upper bound of its framed size (seq, lg, entity_rev at their widest). */
+  bound: number;
 }
 
 /** What the writer knows about the active segment. */
@@ -105,6 +111,9 @@ export interface WithLockContext {
 
 const TS = () => new Date().toISOString();
 
+/** A timestamp's JSON at its widest (toISOString for years 0-9999), for the size bound. */
+const TS_BOUND_JSON = JSON.stringify("2026-11-22T02:31:05.120Z");
+
 function withMarker(f: { bytes: Buffer }): { bytes: Buffer } {
   return { bytes: Buffer.concat([ADJUDICATION_MARKER, f.bytes]) };
 }
@@ -115,6 +124,8 @@ export class JournalCore {
   readonly fs: FsSeam;
   readonly lockPath: string;
   readonly writer: string;
+  /** JSON.stringify(writer). */
+  protected readonly writerJson: string;
   readonly recovery: RecoveryMode;
   readonly segmentBytes: number;
   readonly defaultDurability: Durability;
@@ -152,6 +163,7 @@ export class JournalCore {
     this.fs = opts.fs ?? nodeFs;
     this.lockPath = opts.lockPath ?? join(opts.dir, "lock");
     this.writer = `w_${process.pid}-${randomBytes(6).toString("hex")}`;
+    this.writerJson = JSON.stringify(this.writer);
     this.recovery = opts.recovery ?? "tolerate-tail";
     this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.defaultDurability = opts.durability ?? "sync";
@@ -342,31 +354,18 @@ export class JournalCore {
   // ---- append ---------------------------------------------------------------------------------
 
   protected prepare(input: AppendInput): PreparedInput {
-    const parsed = appendInputSchema.safeParse(input);
-    if (!parsed.success) {
-      const issues = summarizeIssues(parsed.error.issues);
-      throw new SnapError("invalid_argument", `invalid journal record: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`, {
-        data: { issues },
-      });
-    }
-    const r = parsed.data as PreparedInput;
-    if (r.action !== "delete" && r.payload === undefined && r.payload_ref === undefined) r.payload = null;
-    if (r.payload !== undefined && r.payload_ref === undefined) r.payloadJson = JSON.stringify(r.payload);
+    const c = checkAppendInput(input);
+    if (c.action !== "delete" && c.payload === undefined && c.payload_ref === undefined) c.payload = null;
+    const payloadJson = c.payload !== undefined && c.payload_ref === undefined ? JSON.stringify(c.payload) : undefined;
+    const enc: EncodedEventInput = {
+      actionJson: JSON.stringify(c.action),
+      itemTypeJson: JSON.stringify(c.item_type),
+      itemIdJson: JSON.stringify(c.item_id),
+      tailJson: eventTailJson(payloadJson, c.payload_ref),
+    };
     // Upper bound of the framed size (seq, entity_rev and lg at their widest).
-    const size = frameEvent(
-      {
-        seq: Number.MAX_SAFE_INTEGER,
-        ts: "2026-11-22T02:31:05.120Z",
-        writer: this.writer,
-        lg: Number.MAX_SAFE_INTEGER,
-        action: r.action,
-        item_type: r.item_type,
-        item_id: r.item_id,
-        entity_rev: Number.MAX_SAFE_INTEGER,
-        payload_ref: r.payload_ref,
-      },
-      r.payloadJson,
-    ).bytes.length;
+    const size = eventSizeBound(TS_BOUND_JSON, this.writerJson, enc);
+    const r: PreparedInput = { action: c.action, item_type: c.item_type, item_id: c.item_id, key: entityKey(c.item_type, c.item_id), enc, bound: size };
     if (size > MAX_RECORD_BYTES) {
       throw new SnapError("journal_record_too_large", `journal record for ${r.item_type}/${r.item_id} is ${size} bytes; the limit is ${MAX_RECORD_BYTES}`, {
         data: { bytes: size, limit: MAX_RECORD_BYTES, item_type: r.item_type, item_id: r.item_id },
@@ -383,24 +382,160 @@ export class JournalCore {
   }
 
   append(record: AppendInput, options: AppendOptions = {}): Promise<{ seq: number }> {
-    return this.appendMany([record], options).then((r) => ({ seq: r.seqs[0]! }));
+    return this.enqueue([record], options).then((seqs) => ({ seq: seqs[0]! }));
   }
 
   /** Appends records as one unit: contiguous seqs, one write. */
   appendMany(records: AppendInput[], options: AppendOptions = {}): Promise<{ seqs: number[] }> {
+    return this.enqueue(records, options).then((seqs) => ({ seqs }));
+  }
+
+  protected enqueue(records: AppendInput[], options: AppendOptions): Promise<number[]> {
     try {
       this.assertOpen();
       if (!Array.isArray(records) || records.length === 0) throw new SnapError("invalid_argument", "appendMany needs at least one record");
       const prepared = records.map((r) => this.prepare(r));
       const durability = options.durability ?? this.defaultDurability;
-      if (!["sync", "group", "none"].includes(durability)) throw new SnapError("invalid_argument", `unknown durability ${String(durability)}`);
+      if (durability !== "sync" && durability !== "group" && durability !== "none") throw new SnapError("invalid_argument", `unknown durability ${String(durability)}`);
       return new Promise<number[]>((resolve, reject) => {
         this.queue.push({ records: prepared, durability, resolve, reject });
-        this.kick(durability);
-      }).then((seqs) => ({ seqs }));
+        if (durability !== "group" && this.opts.lockHold === "open") {
+          // The synchronous fast path runs one microtask later, so concurrent callers whose
+          // continuations are already queued join the same round (group commit for free).
+          if (!this.fastScheduled) {
+            this.fastScheduled = true;
+            queueMicrotask(this.drainFast);
+          }
+        } else this.kick(durability);
+      });
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  protected fastScheduled = false;
+  /** Set when the fast path must leave the next round to the flusher (cleared by writeRound). */
+  protected forceAsync = false;
+
+  /**
+   * The single-writer fast path (lockHold "open"): when the store lock is held since an
+   * earlier round, nothing is in progress, the view of the tail is clean and the records fit
+   * the active segment, the whole round runs synchronously: frame, one blocking write, one
+   * blocking fdatasync, resolve (one write(2) and one fdatasync(2), no thread-pool round trip,
+   * no promise hop, as better-sqlite3 does). Anything else goes through the async flusher.
+   */
+  protected readonly drainFast = (): void => {
+    this.fastScheduled = false;
+    if (this.queue.length === 0 || this.flushing !== undefined) return; // the flusher has them (and hands back when it can)
+    if (!this.fastReady()) {
+      this.kick("sync");
+      return;
+    }
+    const batch = this.queue.splice(0, this.queue.length);
+    try {
+      this.fastRound(this.openLock!, batch);
+    } catch (err) {
+      this.active.dirty = true;
+      for (const item of batch) item.reject(err);
+    }
+    if (this.queue.length > 0) this.kick("sync");
+  };
+
+  /**
+   * Whether the fast path may write what is queued now (all of it; a batch too big for the
+   * segment goes back to the async path, which rolls and splits it).
+   */
+  protected fastReady(): boolean {
+    const a = this.active;
+    const lock = this.openLock;
+    const file = this.file;
+    if (
+      this.closed ||
+      this.heldLock !== undefined ||
+      !this.hold.idle ||
+      lock === undefined ||
+      lock.compromised ||
+      a.dirty ||
+      a.segment === undefined ||
+      a.sealed ||
+      a.fragment !== undefined ||
+      this.pendingNotes.length > 0 ||
+      this.metaBehind ||
+      this.meta === undefined ||
+      this.revs === undefined ||
+      file === undefined ||
+      file.blocking === undefined ||
+      this.fileName !== a.segment.name ||
+      a.maxLg > lock.generation ||
+      this.opts.lockHold !== "open"
+    ) {
+      return false;
+    }
+    if (this.forceAsync) return false;
+    let bound = 0;
+    for (const item of this.queue) {
+      if (item.durability === "group") return false; // waits for company in the flusher
+      for (const r of item.records) bound += r.bound;
+    }
+    // A roll would be due: the async path rolls (and splits the batch).
+    return !(a.lastSeq >= a.segment.firstSeq && a.size + bound > this.segmentBytes);
+  }
+
+  /** One round, synchronously (see drainFast). Throws before anything is written when it cannot fit. */
+  protected fastRound(lock: StoreLock, batch: QueueItem[]): void {
+    const a = this.active;
+    const revs = this.revs!;
+    const file = this.file!.blocking!;
+    const lg = lock.generation;
+    const tsJson = `"${TS()}"`;
+    let seq = a.lastSeq;
+    const parts: Buffer[] = [];
+    const seqsPerItem: number[][] = [];
+    const keys: string[] = [];
+    const newRevs: number[] = [];
+    let local: Map<string, number> | undefined;
+    let total = 0;
+    let durable = false;
+    for (const item of batch) {
+      if (item.durability !== "none") durable = true;
+      const seqs: number[] = [];
+      for (const r of item.records) {
+        const key = r.key;
+        const rev = ((local !== undefined ? local.get(key) : undefined) ?? revs.get(key) ?? 0) + 1;
+        if (batch.length > 1 || item.records.length > 1) (local ??= new Map()).set(key, rev);
+        const s = ++seq;
+        const bytes = frameEventEncoded(s, tsJson, this.writerJson, lg, r.enc, rev);
+        parts.push(bytes);
+        total += bytes.length;
+        keys.push(key);
+        newRevs.push(rev);
+        seqs.push(s);
+      }
+      seqsPerItem.push(seqs);
+    }
+    if (a.lastSeq >= a.segment!.firstSeq && a.size + total > this.segmentBytes) {
+      // A roll is due (fastReady's bound should have said so): the async path does it.
+      this.queue.unshift(...batch);
+      this.forceAsync = true;
+      this.kick("sync");
+      return;
+    }
+    const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+    lock.assertHeld(); // fencing, as in writeRound
+    a.dirty = true;
+    file.append(buf);
+    a.size += buf.length;
+    a.okEnd = a.size;
+    a.lastSeq = seq;
+    a.maxLg = Math.max(a.maxLg, lg);
+    a.dirty = false;
+    this.writtenSeq = Math.max(this.writtenSeq, seq);
+    for (let k = 0; k < keys.length; k++) revs.set(keys[k]!, newRevs[k]!);
+    if (durable) {
+      this.timedDatasyncBlocking(file);
+      this.durableSeq = Math.max(this.durableSeq, seq);
+    }
+    for (let k = 0; k < batch.length; k++) batch[k]!.resolve(seqsPerItem[k]!);
   }
 
   protected kick(durability: Durability): void {
@@ -411,7 +546,9 @@ export class JournalCore {
           const delay = this.opts.groupDelayMs ?? 0;
           await new Promise((r) => (delay > 0 ? setTimeout(r, delay) : setImmediate(r)));
         }
-        while (this.queue.length > 0) {
+        // Hands back to the fast path as soon as it may run (after the first round of an
+        // lockHold "open" handle, or after a roll).
+        while (this.queue.length > 0 && !this.fastReady()) {
           const batch: QueueItem[] = [];
           let bytes = 0;
           while (this.queue.length > 0 && (batch.length === 0 || bytes < 1024 * 1024)) {
@@ -432,7 +569,7 @@ export class JournalCore {
         }
       } finally {
         this.flushing = undefined;
-        if (this.queue.length > 0) this.kick("sync");
+        if (this.queue.length > 0) this.drainFast(); // fast round, or a new flusher
       }
     })();
   }
@@ -485,7 +622,8 @@ export class JournalCore {
       }
       let size: number;
       try {
-        size = this.file !== undefined && this.fileName === seg.name ? (await this.file.stat()).size : (await this.fs.stat(seg.path)).size;
+        const f = this.file !== undefined && this.fileName === seg.name ? this.file : undefined;
+        size = f === undefined ? (await this.fs.stat(seg.path)).size : f.blocking !== undefined ? f.blocking.size() : (await f.stat()).size;
       } catch (err) {
         if (!isCode(err, "ENOENT")) throw err;
         // The active segment vanished (point-in-time cut, manual repair): start over.
@@ -589,7 +727,16 @@ export class JournalCore {
   protected async timedDatasync(file: SeamFile): Promise<void> {
     const t0 = performance.now();
     await file.datasync(); // commit point of every record written before it
-    const ms = performance.now() - t0;
+    this.noteFsync(performance.now() - t0);
+  }
+
+  protected timedDatasyncBlocking(file: SeamFileBlocking): void {
+    const t0 = performance.now();
+    file.datasync(); // commit point of every record written before it
+    this.noteFsync(performance.now() - t0);
+  }
+
+  protected noteFsync(ms: number): void {
     this.fsyncLatencies.push(ms);
     if (this.fsyncLatencies.length > 4096) this.fsyncLatencies.splice(0, 2048);
     if (ms >= (this.opts.slowFsyncMs ?? 1000)) {
@@ -672,6 +819,8 @@ export class JournalCore {
   protected async writeRound(lock: StoreLock, batch: QueueItem[]): Promise<void> {
     const lg = lock.generation;
     const ts = TS();
+    const tsJson = `"${ts}"`;
+    this.forceAsync = false;
     try {
       if (this.active.segment === undefined) await this.createSegment(lock, 1, 0, ZERO_CHAIN);
       else if (this.active.sealed) await this.createSegment(lock, this.active.lastSeq + 1, this.active.lastSeq, this.active.sealChain ?? ZERO_CHAIN);
@@ -717,11 +866,11 @@ export class JournalCore {
       for (const item of batch) {
         const seqs: number[] = [];
         for (const r of item.records) {
-          const key = entityKey(r.item_type, r.item_id);
+          const key = r.key;
           const rev = (localRevs.get(key) ?? revs.get(key) ?? 0) + 1;
           localRevs.set(key, rev);
           const s = ++seq;
-          const { bytes } = frameEvent({ seq: s, ts, writer: this.writer, lg, action: r.action, item_type: r.item_type, item_id: r.item_id, entity_rev: rev, payload_ref: r.payload_ref }, r.payloadJson);
+          const bytes = frameEventEncoded(s, tsJson, this.writerJson, lg, r.enc, rev);
           framed.push({ bytes, seq: s, key, rev });
           seqs.push(s);
         }
@@ -753,10 +902,13 @@ export class JournalCore {
           end++;
         }
         const buf = end - k === 1 ? groups[k]!.bytes : Buffer.concat(groups.slice(k, end).map((g) => g.bytes), chunk);
-        const file = await this.openFile();
+        const file = this.file !== undefined && this.fileName === this.active.segment!.name ? this.file : await this.openFile();
         lock.assertHeld(); // fencing: shrink the window of a stolen lock to this one write
         this.active.dirty = true;
-        await file.write(buf); // one write of whole framed records (O_APPEND)
+        // One write of whole framed records (O_APPEND); from the page cache a blocking write
+        // costs microseconds where a thread-pool round trip costs tens.
+        if (file.blocking !== undefined) file.blocking.append(buf);
+        else await file.write(buf);
         lastSeqWritten += count;
         this.active.size += buf.length;
         this.active.okEnd = this.active.size;
@@ -771,7 +923,12 @@ export class JournalCore {
       if (pre.length > 0 && this.metaBehind) this.metaBehind = false;
       for (const f of framed) revs.set(f.key, f.rev);
       if (batch.some((b) => b.durability !== "none")) {
-        await this.timedDatasync(await this.openFile());
+        const file = await this.openFile();
+        // A single writer with nobody queued behind it waits for the disk on this thread (one
+        // fdatasync syscall, no thread-pool round trip: better-sqlite3's model); a round with
+        // company syncs in the thread pool so the event loop keeps taking appends meanwhile.
+        if (file.blocking !== undefined && batch.length === 1 && this.queue.length === 0) this.timedDatasyncBlocking(file.blocking);
+        else await this.timedDatasync(file);
         this.durableSeq = Math.max(this.durableSeq, lastSeqWritten);
       }
       if (this.meta === undefined || pre.length > 0) await this.writeMeta(lock);
@@ -825,6 +982,8 @@ export class JournalCore {
   /** Flushes, writes meta.json and releases everything. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Appends whose fast round has not run yet (it runs a microtask later): run it now.
+    if (this.queue.length > 0 && this.flushing === undefined) this.drainFast();
     while (this.flushing !== undefined) await this.flushing;
     this.closed = true;
     const release = await this.hold.acquire();
