@@ -103,20 +103,43 @@ export function decideGeneration(input: {
   return { generation, create: last === "absent", oldSize, recordBoot };
 }
 
-/** Reads L.gen and L.gen-boot and decides the next generation (writes nothing). */
-export async function planGeneration(io: LockIo, lockPath: string): Promise<GenerationPlan> {
-  const genPath = `${lockPath}.gen`;
-  const bytes = await readOrUndefined(io, genPath);
-  const bootText = await readOrUndefined(io, `${lockPath}.gen-boot`);
-  const recordedBoot = bootText === undefined ? undefined : bootText.toString("utf8").trim();
+/** The bytes of L.gen and L.gen-boot as one acquisition read them (undefined: absent). */
+export interface GenerationFiles {
+  gen: Buffer | undefined;
+  boot: Buffer | undefined;
+}
+
+/** Reads L.gen and L.gen-boot (writes nothing). */
+export async function readGenerationFiles(io: LockIo, lockPath: string): Promise<GenerationFiles> {
+  return { gen: await readOrUndefined(io, `${lockPath}.gen`), boot: await readOrUndefined(io, `${lockPath}.gen-boot`) };
+}
+
+/**
+ * True when both reads found the same bytes. The store lock plans the generation from a read
+ * made before it holds the lock and keeps the plan only if a read under the lock matches:
+ * every acquisition writes a strictly greater number to L.gen, so unchanged bytes mean no
+ * generation was handed out in between.
+ */
+export function sameGenerationFiles(a: GenerationFiles, b: GenerationFiles): boolean {
+  const same = (x: Buffer | undefined, y: Buffer | undefined) => (x === undefined ? y === undefined : y !== undefined && x.equals(y));
+  return same(a.gen, b.gen) && same(a.boot, b.boot);
+}
+
+/** The next generation given what L.gen and L.gen-boot held (the rule in the module comment). */
+export function planFromFiles(io: LockIo, lockPath: string, files: GenerationFiles): GenerationPlan {
   return decideGeneration({
-    last: parseGeneration(bytes),
-    recordedBoot,
+    last: parseGeneration(files.gen),
+    recordedBoot: files.boot === undefined ? undefined : files.boot.toString("utf8").trim(),
     currentBoot: io.bootId(),
     nowMs: Date.now(),
-    genPath,
-    oldSize: bytes?.length ?? 0,
+    genPath: `${lockPath}.gen`,
+    oldSize: files.gen?.length ?? 0,
   });
+}
+
+/** Reads L.gen and L.gen-boot and decides the next generation (writes nothing). */
+export async function planGeneration(io: LockIo, lockPath: string): Promise<GenerationPlan> {
+  return planFromFiles(io, lockPath, await readGenerationFiles(io, lockPath));
 }
 
 /**

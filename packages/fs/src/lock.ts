@@ -1,21 +1,39 @@
 /**
  * The store lock: one writer per store, across processes and within one process.
  *
- * Built on proper-lockfile (mkdir as the atomic acquire, the heartbeat timer, the exit hook)
- * with its known traps closed; see README "The store lock" for the list. On the real
- * filesystem every call is a synchronous node:fs call (lock-io.ts) and nothing is fsynced
- * per acquisition (lock-generation.ts): an uncontended acquire + release is ~10 metadata
- * syscalls, tens of microseconds.
+ * Built on proper-lockfile (the heartbeat timer, the exit hook, the acquire/release calls it
+ * routes through our `fs` adapter) with its known traps closed; see README "The store lock"
+ * for the list. On the real filesystem every call is a synchronous node:fs call (lock-io.ts)
+ * and nothing is fsynced per acquisition (lock-generation.ts).
+ *
+ * Acquisition is ONE rename(2) of a directory that already holds the complete owner record:
+ * each process keeps a spare lock directory beside L (`L.spare-<pid>-<hex>/owner.json`),
+ * rewrites the owner record inside it (in place: no inode is created), sets its mtime, and
+ * renames it to L. rename(2) of a directory fails while L exists and holds anything
+ * (ENOTEMPTY/EEXIST), so it is as atomic an acquire as mkdir(2), and there is no moment
+ * at which L exists without its owner record: a holder killed at any point leaves either no
+ * lock (its spare is debris) or a lock naming it, which is taken over at once once it is
+ * dead. Release renames L back to the spare. An uncontended acquire + release creates and
+ * frees no inode (inode allocation was ~0.3 ms per mkdir/create on the development VM's
+ * ext4): ~10 metadata syscalls.
  *
  * On disk, for a lock path `L` (e.g. `<store>/lock`):
- *   L/              the lock: a directory, created by mkdir(2) (atomic, also on NFS). Its
- *                   mtime is the holder's heartbeat, refreshed every staleMs/3.
+ *   L/              the lock: a directory, appearing by rename(2) with owner.json inside. Its
+ *                   mtime is the holder's heartbeat, set before the rename and refreshed
+ *                   every staleMs/3.
  *   L/owner.json    the holder: {"pid","host","process_start","generation","acquired_at",
- *                   "token"} as one JSON object plus "\n", created (O_EXCL) right after the
- *                   mkdir and before the lock is handed to the caller. `token` is 16 random
- *                   bytes in hex, unique per acquisition. Neither L/ nor owner.json is
- *                   fsynced: after power loss every holder is dead, and a lock left behind
- *                   by a previous boot is taken over at once (boot id in process_start).
+ *                   "token"} as one JSON object plus "\n", complete before L appears, never
+ *                   modified while it is L. `token` is 16 random bytes in hex, unique per
+ *                   acquisition. Neither L/ nor owner.json is fsynced: after power loss every
+ *                   holder is dead, and a lock left behind by a previous boot is taken over
+ *                   at once (boot id in process_start).
+ *                   An EMPTY directory at L (left by a holder killed between the two steps
+ *                   of an older release, or by an older @snap/fs acquirer killed between its
+ *                   mkdir and its owner record) is replaced by the rename: never waited for.
+ *   L.spare-<pid>-<hex>/owner.json
+ *                   a process's spare lock directory while it does not hold L (its last
+ *                   owner record inside). Removed at exit; one left by a process that died
+ *                   is removed by the next process that makes its own spare.
  *   L.gen, L.gen-boot
  *                   the last generation handed out and the boot it was written in; see
  *                   lock-generation.ts. Written by every acquisition BEFORE the lock is
@@ -24,14 +42,26 @@
  *   L.break         a short-lived file (O_EXCL) held by whoever is removing a stale lock, so
  *                   two processes never break the same stale lock (proper-lockfile #121).
  *   L.stale-<hex>   a stale lock renamed aside for removal (debris if the breaker crashed).
+ *
+ * The generation must be in owner.json before the rename, but can only be decided under the
+ * lock: it is planned from L.gen / L.gen-boot read before the rename, and kept only if a
+ * read under the lock finds the same bytes (no acquisition happened in between); otherwise
+ * the rename is undone and the attempt repeated at once.
  */
 import { randomBytes } from "node:crypto";
-import { rmdirSync, unlinkSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { rmdirSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import lockfile from "proper-lockfile";
 import { SnapError, isSnapError } from "@snap/schema";
 import { KeyedMutex } from "./mutex.js";
-import { planGeneration, recordGeneration } from "./lock-generation.js";
+import {
+  type GenerationPlan,
+  planFromFiles,
+  planGeneration,
+  readGenerationFiles,
+  recordGeneration,
+  sameGenerationFiles,
+} from "./lock-generation.js";
 import { type LockIo, lockIoFor } from "./lock-io.js";
 import { type ProcessIdentity, bootTimeMs, isDeadOnThisHost, selfIdentity } from "./process-identity.js";
 import { type FsSeam, isCode, nodeFs } from "./seam.js";
@@ -85,6 +115,23 @@ const SLEEP_MAX_MS = 50;
 
 const processMutex = new KeyedMutex();
 
+/**
+ * Test-only: SNAP_FS_LOCK_TEST_PAUSE=<point> makes an acquisition stop for good at <point>
+ * (after printing "lock-test-pause <point> <pid>" on stdout), so a crash test can SIGKILL a
+ * process exactly there (it prints {"event":"lock-test-pause","point","pid"} on stdout first).
+ * Points: "spare-ready" (owner record written in the spare, before the rename), "renamed"
+ * (L renamed into place, before the generation is recorded).
+ */
+const TEST_PAUSE = process.env.SNAP_FS_LOCK_TEST_PAUSE;
+function testPause(point: string): void {
+  if (TEST_PAUSE !== point) return;
+  writeSync(1, `${JSON.stringify({ event: "lock-test-pause", point, pid: process.pid })}\n`);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // until killed
+}
+
+/** Error code of an attempt that found its generation plan outdated: retried at once. */
+const RETRY = "ESNAPLOCKRETRY";
+
 /** Acquires the lock at `lockPath` (a directory; its parent is created if missing). */
 export async function acquireLock(lockPath: string, options: AcquireLockOptions = {}): Promise<StoreLock> {
   const io = lockIoFor(options.fs ?? nodeFs);
@@ -115,7 +162,11 @@ export async function acquireLock(lockPath: string, options: AcquireLockOptions 
       const attempt = await tryAcquire(io, path, staleMs, options.onCompromised, releaseMutex);
       if (attempt.lock) return attempt.lock;
       const seen = attempt.seen;
-      if (seen === null) continue; // vanished between mkdir and stat: try again at once
+      if (seen === null) {
+        // Vanished before we could look at it, or our generation plan was outdated: again at once.
+        if (Date.now() > deadline) throw await timeoutError(io, path, timeoutMs);
+        continue;
+      }
       if (breakReason(seen, staleMs) !== null && (await breakStaleLock(io, path, seen, staleMs))) continue;
       const left = deadline - Date.now();
       if (left <= 0) throw await timeoutError(io, path, timeoutMs);
@@ -179,6 +230,8 @@ class HeldLock implements StoreLock {
   lastMtime = new Date(0);
   lastTouchOk = Date.now();
   unlock: (() => Promise<void>) | undefined;
+  /** Our spare directory, renamed to the lock while we hold it. */
+  spare: Spare | undefined;
 
   constructor(
     readonly path: string,
@@ -268,6 +321,7 @@ async function tryAcquire(
     });
   } catch (err) {
     if (isCode(err, "ELOCKED")) return { seen: await observe(io, path) };
+    if (isCode(err, RETRY)) return { seen: null };
     throw err;
   }
   held.acquired = true;
@@ -320,39 +374,7 @@ function lockfileFs(held: HeldLock) {
   };
   return {
     mkdir(p: string, callback: Callback) {
-      cb(
-        (async () => {
-          try {
-            await io.mkdir(p); // the lock is ours from here (EEXIST: held)
-          } catch (err) {
-            if (!isCode(err, "ENOENT")) throw err;
-            // proper-lockfile #100/#2: the parent must exist. Created only when missing, so
-            // the common case costs one mkdir.
-            await io.mkdir(dirname(p), { recursive: true });
-            await io.mkdir(p);
-          }
-          held.created = true;
-          try {
-            const plan = await planGeneration(io, path);
-            held.generation = plan.generation;
-            const owner: LockOwner = {
-              ...pickIdentity(selfIdentity()),
-              generation: held.generation,
-              acquired_at: new Date().toISOString(),
-              token: held.token,
-            };
-            // The owner record first: a crash from here on leaves a holder that is dead on
-            // this host (taken over at once), not an ownerless directory (waited out).
-            await io.createFile(join(p, OWNER_FILE), Buffer.from(`${JSON.stringify(owner)}\n`));
-            await recordGeneration(io, path, plan);
-          } catch (err) {
-            await bestEffort(() => io.unlink(join(p, OWNER_FILE)));
-            await bestEffort(() => io.rmdir(p));
-            throw err;
-          }
-        })(),
-        callback,
-      );
+      cb(acquireByRename(held, p), callback);
     },
     stat(p: string, callback: Callback<{ mtime: Date }>) {
       if (!held.acquired) {
@@ -403,19 +425,7 @@ function lockfileFs(held: HeldLock) {
       );
     },
     rmdir(p: string, callback: Callback) {
-      cb(
-        (async () => {
-          if (held.compromiseError !== undefined) return; // not ours any more: leave it
-          const owner = await readOwner(io, p);
-          if (owner !== null && owner.token !== held.token) {
-            held.compromise(`taken over by pid ${owner.pid} before release`);
-            return;
-          }
-          await unlessMissing(() => io.unlink(join(p, OWNER_FILE)));
-          await unlessMissing(() => io.rmdir(p));
-        })(),
-        callback,
-      );
+      cb(releaseByRename(held, p), callback);
     },
     // proper-lockfile's exit handler (signal-exit): remove a still-held lock on normal exit,
     // SIGINT or SIGTERM. Only on the real filesystem; best effort, synchronous.
@@ -427,11 +437,214 @@ function lockfileFs(held: HeldLock) {
         // already gone
       }
       rmdirSync(p);
+      spares.delete(path); // it was our spare, renamed to L
     },
     realpath(p: string, callback: Callback<string>) {
       callback(null, resolve(p));
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------
+// Acquire and release by rename, through this process's spare lock directory
+
+interface Spare {
+  /** `L.spare-<pid>-<hex>`: beside L, so rename(2) never crosses a filesystem. */
+  readonly path: string;
+  /** Bytes of spare/owner.json now (0: not written yet). */
+  ownerSize: number;
+  /** True while the spare is renamed to L (held). */
+  inUse: boolean;
+  readonly io: LockIo;
+}
+
+/** This process's spare directory per lock path (one acquisition per path at a time: processMutex). */
+const spares = new Map<string, Spare>();
+let exitHookInstalled = false;
+
+const SPARE_INFIX = ".spare-";
+
+/** The spare of `path`, created (with the parent directory, if missing) on first use. */
+async function spareFor(io: LockIo, path: string): Promise<Spare> {
+  const known = spares.get(path);
+  if (known !== undefined && known.io === io) return known;
+  await removeDeadSpares(io, path);
+  const spare: Spare = { path: `${path}${SPARE_INFIX}${process.pid}-${randomBytes(4).toString("hex")}`, ownerSize: 0, inUse: false, io };
+  try {
+    await io.mkdir(spare.path);
+  } catch (err) {
+    if (!isCode(err, "ENOENT")) throw err;
+    // proper-lockfile #100/#2: the parent must exist. Created only when missing.
+    await io.mkdir(dirname(spare.path), { recursive: true });
+    await io.mkdir(spare.path);
+  }
+  spares.set(path, spare);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once("exit", removeIdleSparesSync);
+  }
+  return spare;
+}
+
+/** At exit: remove every spare not renamed to a lock (a held one is removed by proper-lockfile's exit hook). */
+function removeIdleSparesSync(): void {
+  for (const spare of spares.values()) {
+    if (spare.inUse || spare.io.seam !== nodeFs) continue;
+    try {
+      if (spare.ownerSize > 0) unlinkSync(join(spare.path, OWNER_FILE));
+      rmdirSync(spare.path);
+    } catch {
+      // best effort: the next process removes a dead process's spare
+    }
+  }
+  spares.clear();
+}
+
+/** Removes the spares of processes that are dead on this host (SIGKILLed, crashed). */
+async function removeDeadSpares(io: LockIo, path: string): Promise<void> {
+  const prefix = `${basename(path)}${SPARE_INFIX}`;
+  let names: string[];
+  try {
+    names = await io.readdir(dirname(path));
+  } catch {
+    return; // the parent does not exist yet
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const dir = join(dirname(path), name);
+    let owner: LockOwner | null = null;
+    try {
+      owner = await readOwner(io, dir);
+    } catch {
+      continue;
+    }
+    // Without an owner record yet, the pid in the name is all there is (`<pid>-<hex>`).
+    const pid = Number(name.slice(prefix.length).split("-")[0]);
+    const who: ProcessIdentity =
+      owner !== null ? pickIdentity(owner) : { pid, host: selfIdentity().host, process_start: "unknown" };
+    if (who.pid === process.pid || !isDeadOnThisHost(who)) continue;
+    await bestEffort(() => removeDir(io, dir));
+  }
+}
+
+/** Writes `data` as the spare's owner.json: in place when not shorter (no new inode). */
+async function writeSpareOwner(spare: Spare, data: Buffer): Promise<void> {
+  const { io } = spare;
+  const file = join(spare.path, OWNER_FILE);
+  if (spare.ownerSize > 0 && data.length >= spare.ownerSize) {
+    await io.overwrite(file, data);
+  } else {
+    if (spare.ownerSize > 0) await unlessMissing(() => io.unlink(file));
+    await io.createFile(file, data);
+  }
+  spare.ownerSize = data.length;
+}
+
+/** Codes rename(2) of a directory gives when the target name is taken by something non-empty. */
+function lockExists(err: unknown): boolean {
+  return isCode(err, "EEXIST") || isCode(err, "ENOTEMPTY") || isCode(err, "ENOTDIR") || isCode(err, "EISDIR");
+}
+
+/**
+ * proper-lockfile's "mkdir": the acquisition. Rejects EEXIST while the lock is held, RETRY
+ * when the generation plan turned out outdated (the rename is undone), anything else on error.
+ */
+async function acquireByRename(held: HeldLock, p: string): Promise<void> {
+  const { io, path } = held;
+  // (1) The owner record, complete, in our spare (not visible as the lock yet).
+  const before = await readGenerationFiles(io, path);
+  let plan: GenerationPlan | undefined;
+  try {
+    plan = planFromFiles(io, path, before);
+  } catch {
+    plan = undefined; // decided again under the lock (a malformed L.gen is refused there)
+  }
+  const owner: LockOwner = {
+    ...pickIdentity(selfIdentity()),
+    generation: plan?.generation ?? 0,
+    acquired_at: new Date().toISOString(),
+    token: held.token,
+  };
+  const record = Buffer.from(`${JSON.stringify(owner)}\n`);
+  let spare: Spare;
+  for (let attempt = 0; ; attempt++) {
+    spare = await spareFor(io, path);
+    try {
+      await writeSpareOwner(spare, record);
+      const now = new Date();
+      await io.utimes(spare.path, now, now); // the heartbeat starts fresh
+      break;
+    } catch (err) {
+      spares.delete(path); // removed under us (by hand, or a power loss undid its creation): a new one
+      if (!isCode(err, "ENOENT") || attempt > 0) throw err;
+    }
+  }
+  testPause("spare-ready");
+  // (2) The acquisition: one rename (commit point). It fails while L holds anything.
+  try {
+    await io.rename(spare.path, p);
+  } catch (err) {
+    if (lockExists(err)) throw Object.assign(new Error(`${p} is locked`), { code: "EEXIST" });
+    if (isCode(err, "ENOENT")) {
+      spares.delete(path); // our spare (or its parent) vanished: again, with a new one
+      throw Object.assign(new Error(`spare lock directory ${spare.path} vanished`), { code: RETRY });
+    }
+    throw err;
+  }
+  spare.inUse = true;
+  held.created = true;
+  held.spare = spare;
+  testPause("renamed");
+  // (3) Under the lock: keep the plan only if no acquisition happened since it was made.
+  try {
+    const under = await readGenerationFiles(io, path);
+    if (plan === undefined || !sameGenerationFiles(before, under)) {
+      planFromFiles(io, path, under); // throws if L.gen is malformed under this boot
+      throw Object.assign(new Error("generation plan outdated"), { code: RETRY });
+    }
+    held.generation = plan.generation;
+    await recordGeneration(io, path, plan);
+  } catch (err) {
+    // Give the lock back (it is ours: nobody takes over a live, fresh holder).
+    spare = held.spare;
+    await bestEffort(async () => {
+      await io.rename(p, spare.path);
+      spare.inUse = false;
+    });
+    if (spare.inUse) spares.delete(path);
+    held.created = false;
+    throw err;
+  }
+}
+
+/** proper-lockfile's "rmdir": the release. Renames L back to our spare, if L is still ours. */
+async function releaseByRename(held: HeldLock, p: string): Promise<void> {
+  const { io, path } = held;
+  if (held.compromiseError !== undefined) return; // not ours any more: leave it
+  const owner = await readOwner(io, p);
+  if (owner !== null && owner.token !== held.token) {
+    held.compromise(`taken over by pid ${owner.pid} before release`);
+    return;
+  }
+  const spare = held.spare;
+  if (spare === undefined || owner === null) {
+    // Removed from under us (by hand), or never ours: nothing of ours to move.
+    return;
+  }
+  try {
+    await io.rename(p, spare.path); // commit point of the release
+  } catch (err) {
+    if (isCode(err, "ENOENT")) return;
+    throw err;
+  }
+  spare.inUse = false;
+  // A breaker may have swapped L between our read and the rename: check what we moved.
+  const moved = await readOwner(io, spare.path).catch(() => null);
+  if (moved?.token !== held.token) {
+    spares.delete(path); // not ours: never reuse it
+    await bestEffort(() => io.rename(spare.path, p));
+    held.compromise(`taken over by pid ${moved?.pid ?? "?"} during release`);
+  }
 }
 
 function lostError(message: string): Error {

@@ -1,9 +1,9 @@
-import { mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { isSnapError, type SnapError } from "@snap/schema";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { OWNER_FILE, acquireLock, readLockHolder, selfIdentity, withLock } from "../src/index.js";
+import { OWNER_FILE, acquireLock, nodeFs, readLockHolder, selfIdentity, withLock } from "../src/index.js";
 import { delay, fixture, spawnNode, tempDir } from "./helpers.js";
 
 let dir: string;
@@ -136,9 +136,20 @@ describe("takeover of dead and stale holders", () => {
     await lock.release();
   });
 
-  it("an ownerless lock directory (acquirer died after mkdir) is taken over only once stale", async () => {
+  it("an empty lock directory (an older acquirer killed after its mkdir, a holder killed mid-release) is replaced at once", async () => {
+    const lockPath = join(dir, "lock");
+    await plantLock(lockPath, null, 0); // fresh mtime: judged by age it would be waited for
+    const t0 = Date.now();
+    const lock = await acquireLock(lockPath, { timeoutMs: 5_000, staleMs: 30_000 });
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect((await readLockHolder(lockPath))?.token).toBe(JSON.parse(await readFile(join(lockPath, OWNER_FILE), "utf8")).token);
+    await lock.release();
+  });
+
+  it("a lock directory holding something but no readable owner record is taken over only once stale", async () => {
     const lockPath = join(dir, "lock");
     await plantLock(lockPath, null, 0);
+    await writeFile(join(lockPath, OWNER_FILE), '{"pid": 12'); // foreign or torn: nobody to ask
     const err = await expectCode(acquireLock(lockPath, { timeoutMs: 100, staleMs: 2_000 }), "lock_timeout");
     expect(err.data.holder).toBeNull();
     const t = new Date(Date.now() - 5_000);
@@ -189,6 +200,93 @@ describe("takeover of dead and stale holders", () => {
     } finally {
       child.proc.kill("SIGKILL");
     }
+  });
+});
+
+describe("acquisition is one rename of a directory that already holds its owner record", () => {
+  // The test-only hook stops a child's acquisition for good at a point; the child is then
+  // SIGKILLed exactly there. Before this design the lock was mkdir + owner.json: a kill between
+  // the two left an ownerless directory that every acquirer waited out for staleMs.
+  for (const point of ["spare-ready", "renamed"] as const) {
+    it(`a holder SIGKILLed at "${point}" is not waited out: the next acquirer gets the lock at once, with a higher generation`, async () => {
+      const lockPath = join(dir, "lock");
+      const before = await acquireLock(lockPath);
+      const g0 = before.generation;
+      await before.release();
+      const child = spawnNode(fixture("lock-pause.mjs"), [lockPath, point]);
+      const ev = await child.waitFor((e) => e.event === "lock-test-pause" || e.event === "acquired-without-pausing");
+      expect(ev).toMatchObject({ event: "lock-test-pause", point, pid: child.proc.pid });
+      const holder = await readLockHolder(lockPath);
+      if (point === "renamed") {
+        // The lock exists, and it names the child from its first instant.
+        expect(holder?.pid).toBe(child.proc.pid);
+        expect(holder?.generation).toBe(g0 + 1);
+        // Alive: waited for, with its pid and age in the error.
+        const err = await expectCode(acquireLock(lockPath, { timeoutMs: 150, staleMs: 30_000 }), "lock_timeout");
+        expect((err.data.holder as { pid: number }).pid).toBe(child.proc.pid);
+        expect(err.data.age_ms).toEqual(expect.any(Number));
+      } else {
+        // Only the child's spare exists; the lock is free.
+        expect(holder).toBeNull();
+        const spares = (await readdir(dir)).filter((n) => n.startsWith(`lock.spare-${child.proc.pid}-`));
+        expect(spares).toHaveLength(1);
+      }
+      child.proc.kill("SIGKILL");
+      await child.exited;
+      const t0 = Date.now();
+      const lock = await acquireLock(lockPath, { timeoutMs: 10_000, staleMs: 30_000 });
+      expect(Date.now() - t0).toBeLessThan(1_000);
+      expect(lock.generation).toBeGreaterThan(g0);
+      expect((await readLockHolder(lockPath))?.pid).toBe(process.pid);
+      await lock.release();
+      // The next process to make a spare removes the dead child's; its own goes at exit.
+      const other = spawnNode(fixture("lock-counter.mjs"), [lockPath, join(dir, "counter"), "1", "0"]);
+      expect((await other.exited).code, other.stderr()).toBe(0);
+      const left = (await readdir(dir)).filter((n) => n.startsWith("lock.spare-"));
+      expect(left.every((n) => n.startsWith(`lock.spare-${process.pid}-`)), left.join(",")).toBe(true);
+    });
+  }
+
+  it("an acquire + release creates no inode: the owner record is rewritten in this process's spare directory", async () => {
+    const lockPath = join(dir, "lock");
+    const inodes = new Set<number>();
+    const gens: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const lock = await acquireLock(lockPath);
+      inodes.add((await stat(join(lockPath, OWNER_FILE))).ino);
+      inodes.add((await stat(lockPath)).ino);
+      const owner = JSON.parse(await readFile(join(lockPath, OWNER_FILE), "utf8"));
+      expect(owner.generation).toBe(lock.generation);
+      gens.push(lock.generation);
+      await lock.release();
+      await expect(stat(lockPath)).rejects.toMatchObject({ code: "ENOENT" });
+    }
+    expect(inodes.size).toBe(2); // one directory, one owner.json, every time
+    expect(gens).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("a generation planned before the rename is kept only if no acquisition happened in between; otherwise the attempt repeats", async () => {
+    const lockPath = join(dir, "lock");
+    await (await acquireLock(lockPath)).release(); // L.gen = 1
+    // A seam without a sync facet (the lock then goes through it): before the first rename of
+    // a spare into place, another "process" acquires and releases (L.gen moves to 41).
+    let sneaked = false;
+    const seam = {
+      ...nodeFs,
+      async rename(from: string, to: string) {
+        if (!sneaked && to === lockPath && from.includes(".spare-")) {
+          sneaked = true;
+          await writeFile(`${lockPath}.gen`, "41\n");
+        }
+        return nodeFs.rename(from, to);
+      },
+    };
+    const lock = await acquireLock(lockPath, { fs: seam });
+    expect(sneaked).toBe(true);
+    expect(lock.generation).toBe(42);
+    expect(JSON.parse(await readFile(join(lockPath, OWNER_FILE), "utf8")).generation).toBe(42);
+    expect(await readFile(`${lockPath}.gen`, "utf8")).toBe("42\n");
+    await lock.release();
   });
 });
 
