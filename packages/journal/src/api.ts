@@ -21,7 +21,7 @@ import { countersOf, dumpFrames, fullScan, percentile, qualifyDisk, type DumpLin
 import { checkpointName, ZERO_CHAIN } from "./format.js";
 import { ensureDurableDir, listCheckpoints, listSegments, readWhole } from "./files.js";
 import { JournalCore, type OpenJournalOptions } from "./journal.js";
-import { scanRecords } from "./reader.js";
+import { scanCore, scanRecords } from "./reader.js";
 import { RECORD_SCHEMAS, type DoctorReport, type StatsReport, type VerifyReport } from "./schema.js";
 import { readTail } from "./tail.js";
 
@@ -43,6 +43,13 @@ export interface ReadOptions {
   includeMeta?: boolean;
   /** Also read archive/segments (history below the oldest live segment). read() only. */
   includeArchive?: boolean;
+  /**
+   * read(): when fromSeq is below the oldest live segment (its records were archived) and
+   * includeArchive is not set. "error" (default): throw journal_gap before yielding anything;
+   * "yield": yield `{ gap: true, oldestSeq, fromSeq }` first, then continue at oldestSeq (as
+   * follow() does by default); a callback: call it, then continue at oldestSeq.
+   */
+  onGap?: "yield" | "error" | ((gap: JournalGap) => void);
 }
 
 export interface FollowOptions extends ReadOptions {
@@ -78,13 +85,22 @@ export interface ArchiveReport {
   reason?: string;
 }
 
+const pickAny = (rec: DecodedRecord): JournalRecord => rec as JournalRecord;
+const pickEvent = (rec: DecodedRecord): JournalRecord | undefined => (rec.type === "journal_event" ? (rec as JournalRecord) : undefined);
+
 export class Journal extends JournalCore {
-  /** Records with seq in [fromSeq, toSeq], oldest first. */
-  async *read(options: ReadOptions = {}): AsyncGenerator<JournalRecord> {
-    const fromSeq = options.fromSeq ?? 1;
-    for await (const item of scanRecords(this.readerContext(), { fromSeq, toSeq: options.toSeq, includeArchive: options.includeArchive ?? false })) {
-      if (options.includeMeta || item.rec.type === "journal_event") yield item.rec as JournalRecord;
-    }
+  /**
+   * Records with seq in [fromSeq, toSeq], oldest first. A fromSeq below the oldest live
+   * segment (archived history) is never skipped silently: see ReadOptions.onGap.
+   */
+  read(options: ReadOptions & { onGap: "yield" }): AsyncGenerator<JournalRecord | JournalGap>;
+  read(options?: ReadOptions & { onGap?: "error" | ((gap: JournalGap) => void) }): AsyncGenerator<JournalRecord>;
+  read(options: ReadOptions = {}): AsyncGenerator<JournalRecord | JournalGap> {
+    const onGap = options.onGap ?? "error";
+    if (onGap !== "yield" && onGap !== "error" && typeof onGap !== "function") throw new SnapError("invalid_argument", `unknown onGap ${String(onGap)}`);
+    // No wrapping generator: the scanner yields the records themselves (one async hop per record).
+    const pick = options.includeMeta ? pickAny : pickEvent;
+    return scanCore(this.readerContext(), { fromSeq: options.fromSeq ?? 1, toSeq: options.toSeq, includeArchive: options.includeArchive ?? false, onGap }, pick);
   }
 
   /** Like read(), then waits for new records (fs.watch + polling) until `signal` aborts. */

@@ -4,6 +4,7 @@
  * tail fragment); `classifyFragment` tells torn, zero-filled and garbage tails apart;
  * `scanSegment` checks one whole segment (header, seqs, lg, chain, seal, adjudications).
  */
+import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { CRC_SUFFIX_BYTES, crcHex, nextChain, type FragmentClass } from "./format.js";
@@ -56,19 +57,23 @@ export type Frame =
  * Checks one line `buf[start, end)` (without its terminator). Returns the record, or a reason
  * why it is not one.
  */
-export function decodeLine(buf: Uint8Array, start: number, end: number): DecodedRecord | string {
+export function decodeLine(buf: Uint8Array, start: number, end: number, text?: string): DecodedRecord | string {
   const len = end - start;
   if (len < CRC_SUFFIX_BYTES + 2) return "short line";
   if (buf[start] !== BRACE_OPEN) return "not a JSON object";
   if (buf[end - 1] !== BRACE_CLOSE || buf[end - 2] !== QUOTE) return "no crc suffix";
   const s = end - CRC_SUFFIX_BYTES;
   for (let k = 0; k < CRC_PREFIX.length; k++) if (buf[s + k] !== CRC_PREFIX[k]) return "no crc suffix";
-  const hex = Buffer.from(buf.buffer, buf.byteOffset + s + 7, 8).toString("latin1");
-  const want = crcHex(crc32(Buffer.from(buf.buffer, buf.byteOffset + start, s - start)));
-  if (hex !== want) return `crc mismatch (stored ${hex}, computed ${want})`;
+  const computed = crc32(Buffer.from(buf.buffer, buf.byteOffset + start, s - start));
+  if (!hexMatches(buf, s + 7, computed)) {
+    const hex = Buffer.from(buf.buffer, buf.byteOffset + s + 7, 8).toString("latin1");
+    return `crc mismatch (stored ${hex}, computed ${crcHex(computed)})`;
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + start, len).toString("utf8"));
+    // `text`: the whole buffer as a one-byte string when it is all ASCII (byte offsets are
+    // string offsets): a slice of it costs no decoding and no copy.
+    parsed = JSON.parse(text !== undefined ? text.slice(start, end) : Buffer.from(buf.buffer, buf.byteOffset + start, len).toString("utf8"));
   } catch {
     return "crc ok but JSON does not parse";
   }
@@ -79,6 +84,18 @@ export function decodeLine(buf: Uint8Array, start: number, end: number): Decoded
   return rec;
 }
 
+/** Whether the 8 bytes at `off` are `value` as lowercase hex (crcHex's spelling). */
+function hexMatches(buf: Uint8Array, off: number, value: number): boolean {
+  for (let k = 0; k < 8; k++) {
+    const nib = (value >>> (28 - 4 * k)) & 15;
+    if (buf[off + k] !== (nib < 10 ? 48 + nib : 87 + nib)) return false;
+  }
+  return true;
+}
+
+/** Buffers at least this long are checked for ASCII once and decoded as one string. */
+const ASCII_TEXT_MIN = 4096;
+
 /**
  * Splits `buf` (which starts at a line boundary: the start of a file or just after a "\n")
  * into frames. `base` is the file offset of `buf[0]`. When `atEof` is false, an unterminated
@@ -88,6 +105,8 @@ export function splitFrames(buf: Uint8Array, base = 0, atEof = true): Frame[] {
   const frames: Frame[] = [];
   let i = 0;
   const len = buf.length;
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const text = len >= ASCII_TEXT_MIN && isAscii(b) ? b.toString("latin1") : undefined;
   while (i < len) {
     if (buf[i] === NL) {
       i++;
@@ -98,7 +117,7 @@ export function splitFrames(buf: Uint8Array, base = 0, atEof = true): Frame[] {
       if (atEof) frames.push({ kind: "fragment", start: base + i, end: base + len });
       break;
     }
-    const r = decodeLine(buf, i, j);
+    const r = decodeLine(buf, i, j, text);
     if (typeof r === "string") frames.push({ kind: "invalid", start: base + i, end: base + j, reason: r });
     else frames.push({ kind: "ok", start: base + i, end: base + j + 1, record: r });
     i = j + 1;

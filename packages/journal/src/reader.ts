@@ -94,9 +94,50 @@ function corrupt(ctx: ReaderContext, segment: string, start: number, end: number
 }
 
 /** Seq-bearing records (events, notes, seq repairs) with seq in [fromSeq, toSeq], in file order. */
-export async function* scanRecords(ctx: ReaderContext, req: ScanRequest): AsyncGenerator<ReadItem> {
+export function scanRecords(ctx: ReaderContext, req: ScanRequest): AsyncGenerator<ReadItem> {
+  return scanCore(ctx, req, (rec, segment, start, end, chain) => ({ rec, segment, start, end, chain })) as AsyncGenerator<ReadItem>;
+}
+
+/** A cursor below the oldest live segment: the records before `oldestSeq` were archived (or lost). */
+export interface ScanGap {
+  gap: true;
+  /** The oldest seq still in segments/ (the read continues from here). */
+  oldestSeq: number;
+  /** The cursor that fell into archived history. */
+  fromSeq: number;
+}
+
+/** What a reader does when its cursor is below the oldest live segment (without includeArchive). */
+export type GapPolicy = "yield" | "error" | ((gap: ScanGap) => void);
+
+export function gapError(gap: ScanGap): SnapError {
+  return new SnapError("journal_gap", `records ${gap.fromSeq}..${gap.oldestSeq - 1} are not in segments/ (archived)`, {
+    data: { from_seq: gap.fromSeq, oldest_seq: gap.oldestSeq },
+    hint: "read with includeArchive to read archive/ too, with onGap 'yield' to continue at the oldest live record, or rebuild from state()",
+  });
+}
+
+/**
+ * The scanner behind every reader: `pick` turns each seq-bearing record into what is yielded
+ * (undefined: skip it), so a reader yields its records without an intermediate generator.
+ * `onGap` (without includeArchive): what to do when fromSeq is below the oldest live segment
+ * (undefined: start at the oldest live segment, for internal callers that check themselves).
+ */
+export async function* scanCore<T>(
+  ctx: ReaderContext,
+  req: ScanRequest & { onGap?: GapPolicy },
+  pick: (rec: DecodedRecord, segment: string, start: number, end: number, chain: string | undefined) => T | undefined,
+): AsyncGenerator<T | ScanGap> {
   const segs = await segmentsFor(ctx, req.includeArchive ?? false);
   if (segs.length === 0) return;
+  let fromSeq = req.fromSeq;
+  if (req.onGap !== undefined && !req.includeArchive && req.hint === undefined && fromSeq < segs[0]!.firstSeq) {
+    const gap: ScanGap = { gap: true, oldestSeq: segs[0]!.firstSeq, fromSeq };
+    if (req.onGap === "error") throw gapError(gap);
+    if (req.onGap === "yield") yield gap;
+    else req.onGap(gap);
+    fromSeq = gap.oldestSeq;
+  }
   const toSeq = req.toSeq ?? Number.POSITIVE_INFINITY;
   let i = -1;
   let offset = 0;
@@ -111,12 +152,12 @@ export async function* scanRecords(ctx: ReaderContext, req: ScanRequest): AsyncG
     i = 0;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (segs[mid]!.firstSeq <= req.fromSeq) {
+      if (segs[mid]!.firstSeq <= fromSeq) {
         i = mid;
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    offset = req.fromSegmentStart || i === segs.length - 1 ? 0 : await indexOffset(ctx, segs[i]!, req.fromSeq);
+    offset = req.fromSegmentStart || i === segs.length - 1 ? 0 : await indexOffset(ctx, segs[i]!, fromSeq);
   }
   let prevLast: number | undefined;
   for (; i < segs.length; i++) {
@@ -200,9 +241,10 @@ export async function* scanRecords(ctx: ReaderContext, req: ScanRequest): AsyncG
         if (typeof rec.seq !== "number") continue; // seal
         if (chain !== undefined) chain = nextChain(chain, rec.crc);
         prevLast = rec.seq;
-        if (rec.seq < req.fromSeq) continue;
+        if (rec.seq < fromSeq) continue;
         if (rec.seq > toSeq) return;
-        yield { rec, segment: seg.name, start: fr.start, end: fr.end, chain };
+        const out = pick(rec, seg.name, fr.start, fr.end, chain);
+        if (out !== undefined) yield out;
       }
       if (atEof) break;
     }
