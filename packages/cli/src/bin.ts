@@ -1,77 +1,15 @@
 /**
- * The `snap` binary. SIGINT/SIGTERM abort the running command through its AbortSignal: an
- * abortable command (CommandSpec.abortable) stops before its commit point, reports
- * error[interrupted] (the --json error document with --json) and exits 130, or finishes when
- * already past it. Any other command, and any second signal, exits 130 at once (the store's
- * crash safety covers that too).
+ * The `snap` binary. It installs its SIGINT/SIGTERM handlers before loading anything else, so
+ * that a Ctrl-C while the modules load (a few hundred ms on a busy machine) ends the command
+ * with error[interrupted] and exit 130 rather than by the signal's default action; then it
+ * loads the CLI (cli-process.ts, built as its own file) and hands the signals over.
  */
-import { SnapError } from "@snap/schema";
-import { runCli, EXIT, reportError, scanGlobals } from "./main.js";
-import { Output } from "./output.js";
-
-const argv = process.argv.slice(2);
-const controller = new AbortController();
-let signals = 0;
-let abortable = false;
-/** Set once the command has returned its exit code: only stdout's flush is left. */
-let finishedWith: number | undefined;
-
-/** Report the interruption (one JSON document with --json) and exit 130 now. */
-function exitInterrupted(signal: NodeJS.Signals): never {
-  const globals = scanGlobals(argv);
-  const out = new Output(process, { json: globals.json, quiet: globals.quiet, color: globals.color, debug: false, env: process.env });
-  const err = new SnapError("interrupted", `interrupted by ${signal}`, {
-    hint: "nothing after the last commit point was written and the next snap command recovers the rest; run the command again (`snap fsck` checks the store)",
-    data: { signal },
-  });
-  reportError(out, err, EXIT.interrupted);
-  process.exit(EXIT.interrupted);
-}
-
-const onSignal = (signal: NodeJS.Signals): void => {
-  signals++;
-  // The command already reported its outcome: a signal now only cuts the wait for stdout.
-  if (finishedWith !== undefined) process.exit(finishedWith);
-  if (signals === 1 && abortable) {
-    controller.abort(new Error(`received ${signal}`));
-    return;
-  }
-  exitInterrupted(signal);
+const earlySignals: NodeJS.Signals[] = [];
+const earlyHandler = (signal: NodeJS.Signals): void => {
+  earlySignals.push(signal);
 };
-process.on("SIGINT", onSignal);
-process.on("SIGTERM", onSignal);
-// A closed pipe (`snap log | head`) is not an error worth a stack trace.
-process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-  if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw err;
-});
+process.on("SIGINT", earlyHandler);
+process.on("SIGTERM", earlyHandler);
 
-runCli(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  stdin: process.stdin,
-  env: process.env,
-  cwd: process.cwd(),
-  signal: controller.signal,
-  onCommand: (info) => {
-    abortable = info.abortable;
-  },
-}).then(
-  (code) => exitWhenFlushed(code),
-  (err: unknown) => {
-    process.stderr.write(`error[internal]: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    exitWhenFlushed(EXIT.failure);
-  },
-);
-
-/**
- * Exit explicitly once stdout has taken everything written. Letting the event loop drain
- * instead would close the signal watchers during teardown, restoring SIGINT's default
- * action: a signal landing in that window would kill the process rather than reach
- * onSignal, and the caller would see "killed by SIGINT" for a command that completed.
- */
-function exitWhenFlushed(code: number): void {
-  finishedWith = code;
-  process.exitCode = code;
-  process.stdout.write("", () => process.exit(code));
-}
+const { startCli } = await import("./cli-process.js");
+startCli(earlySignals, earlyHandler);

@@ -4,11 +4,32 @@
  * succeeds when run again, and a release target serves one complete snapshot, never a mix.
  * Each kill lands while the operation is under way (its lease, materialization directory or
  * lock is on disk).
+ *
+ * SIGINT is a clean stop, not a crash: before the commit point the command reports
+ * error[interrupted] (the --json error document) with exit 130 and leaves no build lease, no
+ * held lock and no pending release behind; past it, the command finishes with its result.
+ * Then SIGINT at random moments over a command's whole run (seeded: SNAP_CLI_CRASH_SEED
+ * replays one) must always end in one of those two outcomes with refs at their old or new
+ * value, and a second SIGINT ends the command at once, still with exit 130.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, parseJson, snap, startSnap, tempDir, type SnapResult } from "./snap.js";
+
+const SEED = Number(process.env.SNAP_CLI_CRASH_SEED ?? Date.now() % 1_000_000);
+/** mulberry32: the random moments are reproducible from SEED (printed on failure). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = prng(SEED);
 
 const FILES = Number(process.env.SNAP_CLI_CRASH_FILES ?? 300);
 const tmp = tempDir("snap-cli-crash-");
@@ -67,9 +88,23 @@ function expectInterrupted(result: SnapResult, signal: NodeJS.Signals): void {
     expect(() => JSON.parse(result.stdout)).not.toThrow();
   } else {
     expect(result.code, result.stderr).toBe(130);
-    const doc = parseJson<{ error: { code: string; data: { signal: string } } }>(result, "cli_error");
+    const doc = parseJson<{ error: { code: string; hint?: string; data: { signal: string } } }>(result, "cli_error");
     expect(doc.error.code).toBe("interrupted");
+    expect(doc.error.hint).toMatch(/\S/);
   }
+}
+
+/**
+ * After a clean stop (exit 130 on SIGINT), the command let go of everything it held: a crash
+ * would leave its build lease, the lock's owner record or a pending release intent behind.
+ */
+async function expectStoppedCleanly(): Promise<void> {
+  expect(lease(), "a build lease survived the interrupted command").toBe(false);
+  expect(lockHeld(), "the lock is still held after the interrupted command").toBe(false);
+  const doctor = parseJson<{ checks: { name: string; status: string; detail: string }[] }>(await run("doctor", "--json"), "doctor_report");
+  const check = (name: string) => doctor.checks.find((c) => c.name === name);
+  expect(check("releases")?.status, check("releases")?.detail).toBe("ok");
+  expect(check("lock")?.detail).toBe("not held");
 }
 
 async function expectConsistent(): Promise<void> {
@@ -99,6 +134,7 @@ describe.each(["SIGINT", "SIGKILL"] as const)("%s", (signal) => {
     writeTree(++version);
     const { result, landed } = await interrupt(["commit", "big", "--json"], signal, lease, 50);
     if (landed) expectInterrupted(result, signal);
+    if (signal === "SIGINT" && result.code === 130) await expectStoppedCleanly();
     await expectConsistent();
     const after = parseJson<{ snapshot: { snapshot_oid: string; parent_snapshot_oids: string[] } }>(await run("show", "HEAD", "--json"), "show_result").snapshot;
     // the branch either did not move, or moved to a complete snapshot whose parent is the old head
@@ -118,6 +154,7 @@ describe.each(["SIGINT", "SIGKILL"] as const)("%s", (signal) => {
     const materializing = () => existsSync(join(store, "releases", name, headOid));
     const { result, landed } = await interrupt(["release", "HEAD", "--to", name, "--json"], signal, materializing, 20);
     if (landed) expectInterrupted(result, signal);
+    if (signal === "SIGINT" && result.code === 130) await expectStoppedCleanly();
     // whatever is served is one whole snapshot: every file carries the VERSION's number
     const served = readFileSync(join(target, "VERSION"), "utf8").trim();
     expect([before.trim(), String(version)]).toContain(served);
@@ -135,6 +172,7 @@ describe.each(["SIGINT", "SIGKILL"] as const)("%s", (signal) => {
     expect((await run("commit", "big")).code).toBe(0);
     const { result, landed } = await interrupt(["gc", "--keep-runs", "1", "--grace", "0", "--json"], signal, lockHeld, 20);
     if (landed) expectInterrupted(result, signal);
+    if (signal === "SIGINT" && result.code === 130) await expectStoppedCleanly();
     await expectConsistent();
     const again = await run("gc", "--keep-runs", "1", "--grace", "0", "--json");
     expect(again.code, again.stderr).toBe(0);
@@ -143,6 +181,168 @@ describe.each(["SIGINT", "SIGKILL"] as const)("%s", (signal) => {
     expect((await run("cat", "HEAD:VERSION")).stdout).toBe(`${version}\n`);
   });
 });
+
+/** Every ref and its value (`snap refs --json`). */
+async function refValues(): Promise<Map<string, string>> {
+  const doc = parseJson<{ refs: { ref: string; oid: string | null }[] }>(await run("refs", "--json"), "refs_list");
+  return new Map(doc.refs.map((r) => [r.ref, r.oid ?? ""]));
+}
+
+function objectCount(): number {
+  let n = 0;
+  for (const fan of readdirSync(join(store, "objects"))) if (/^[0-9a-f]{2}$/.test(fan)) n += readdirSync(join(store, "objects", fan)).length;
+  return n;
+}
+
+/** How long `args` takes uninterrupted, so that the random moments cover its whole run. */
+async function duration(args: string[]): Promise<number> {
+  const start = Date.now();
+  const r = await run(...args);
+  expect(r.code, r.stderr).toBe(0);
+  return Date.now() - start;
+}
+
+/** `snap ARGS` with SIGINT `delayMs` after the spawn (and a second one `againMs` later). */
+async function sigintAt(args: string[], delayMs: number, againMs?: number): Promise<SnapResult> {
+  const child = startSnap(args, { cwd: project });
+  let exited = false;
+  child.on("exit", () => (exited = true));
+  const done = collect(child);
+  await sleep(delayMs);
+  if (!exited) child.kill("SIGINT");
+  if (againMs !== undefined) {
+    await sleep(againMs);
+    if (!exited) child.kill("SIGINT");
+  }
+  return done;
+}
+
+/** What the random moments produced (printed after the tests). */
+const outcomes: Record<string, number> = {};
+afterAll(() => console.log(`SIGINT at random moments (seed ${SEED}): ${JSON.stringify(outcomes)}`));
+
+/**
+ * Exit 0 with the command's own document, or exit 130 with the interrupted error document. A
+ * SIGINT during node's own start-up, before bin.js has run its first line, takes the signal's
+ * default action (the process dies by SIGINT, having printed nothing and touched nothing):
+ * the callers check that case like an interruption (nothing moved).
+ */
+function outcomeOf(r: SnapResult, type: string): "completed" | "interrupted" {
+  const tally = (what: string) => (outcomes[what] = (outcomes[what] ?? 0) + 1);
+  if (r.code === 0) {
+    parseJson(r, type);
+    tally("completed");
+    return "completed";
+  }
+  if (r.signal === "SIGINT") {
+    expect(r.stdout, "a process that died by SIGINT had printed").toBe("");
+    expect(r.stderr).toBe("");
+    tally("before start-up");
+    return "interrupted";
+  }
+  tally("interrupted");
+  expect(r.signal, r.stderr).toBeNull();
+  expect(r.code, r.stderr).toBe(130);
+  expect(parseJson<{ error: { code: string } }>(r, "cli_error").error.code).toBe("interrupted");
+  return "interrupted";
+}
+
+describe(`SIGINT at random moments (seed ${SEED})`, () => {
+  const ROUNDS = Number(process.env.SNAP_CLI_CRASH_ROUNDS ?? 4);
+
+  it("commit: exit 130 with the error document and the branch unmoved, or exit 0 with the branch at a child of the old head", async () => {
+    writeTree(++version);
+    const span = await duration(["commit", "big", "--json"]);
+    for (let round = 0; round < ROUNDS; round++) {
+      writeTree(++version);
+      const before = await refValues();
+      const delay = Math.floor(random() * span * 1.1);
+      const r = await sigintAt(["commit", "big", "--json"], delay);
+      const what = outcomeOf(r, "commit_result");
+      const after = await refValues();
+      const branch = "refs/heads/main";
+      if (what === "interrupted") {
+        expect(after, `delay ${delay} ms of ${span} (seed ${SEED})`).toEqual(before);
+        expect(lease()).toBe(false);
+      } else {
+        const doc = JSON.parse(r.stdout) as { snapshot_oid: string; parent_snapshot_oids: string[] };
+        expect(after.get(branch)).toBe(doc.snapshot_oid);
+        expect(doc.parent_snapshot_oids).toEqual([before.get(branch)]);
+      }
+      await expectConsistent();
+      expect((await run("commit", "big")).code).toBe(0);
+    }
+  });
+
+  it("release: exit 130 leaves the old release serving and its ref unmoved, or exit 0 serves the new one", async () => {
+    const name = "random";
+    const target = join(project, "www-random");
+    expect((await run("release", "HEAD~1", "--to", name, "--target", target)).code).toBe(0);
+    let serving = "HEAD~1";
+    const span = await duration(["release", "HEAD", "--to", name, "--json"]);
+    for (let round = 0; round < ROUNDS; round++) {
+      // alternate between two snapshots, each a fresh materialization (older ones are pruned by gc)
+      const next = serving === "HEAD" ? "HEAD~1" : "HEAD";
+      const expected = parseJson<{ snapshot: { snapshot_oid: string } }>(await run("show", next, "--json"), "show_result").snapshot.snapshot_oid;
+      const before = await refValues();
+      const delay = Math.floor(random() * span * 1.1);
+      const r = await sigintAt(["release", next, "--to", name, "--json"], delay);
+      const what = outcomeOf(r, "release_result");
+      const after = await refValues();
+      if (what === "interrupted") {
+        expect(after.get(`refs/releases/${name}`), `delay ${delay} ms of ${span} (seed ${SEED})`).toBe(before.get(`refs/releases/${name}`));
+        await expectStoppedCleanly();
+      } else {
+        expect((JSON.parse(r.stdout) as { snapshot_oid: string }).snapshot_oid).toBe(expected);
+        serving = next;
+      }
+      // the target serves one whole snapshot: every file agrees with VERSION
+      const served = readFileSync(join(target, "VERSION"), "utf8").trim();
+      expect(readFileSync(join(target, "d7", "f7.txt"), "utf8").startsWith(`version ${served} file 7\n`)).toBe(true);
+      await expectConsistent();
+    }
+  });
+
+  it("gc: exit 130 removes nothing, or exit 0 with its report; fsck clean either way", async () => {
+    const span = await duration(["gc", "--grace", "0", "--json"]);
+    for (let round = 0; round < ROUNDS; round++) {
+      writeTree(++version);
+      expect((await run("commit", "big")).code).toBe(0);
+      // garbage to sweep: the previous runs' refs go (--keep-runs 1); their snapshots stay reachable through parents
+      const objects = objectCount();
+      const delay = Math.floor(random() * span * 1.1);
+      const r = await sigintAt(["gc", "--keep-runs", "1", "--grace", "0", "--json"], delay);
+      const what = outcomeOf(r, "gc_report");
+      if (what === "interrupted") {
+        expect(objectCount(), `delay ${delay} ms of ${span} (seed ${SEED})`).toBe(objects);
+        expect(lockHeld()).toBe(false);
+      }
+      await expectConsistent();
+    }
+  });
+
+  it("a second SIGINT right after the first ends the command at once, with exit 130 and the error document", async () => {
+    writeTree(++version);
+    const r = await interruptTwice(["commit", "big", "--json"]);
+    expect(r.signal, r.stderr).toBeNull();
+    expect(outcomeOf(r, "commit_result")).toBe("interrupted");
+    await expectConsistent();
+    expect((await run("commit", "big")).code).toBe(0);
+  });
+});
+
+/** SIGINT once the commit is under way (its lease exists), and again 1 ms later. */
+async function interruptTwice(args: string[]): Promise<SnapResult> {
+  const child = startSnap(args, { cwd: project });
+  let exited = false;
+  child.on("exit", () => (exited = true));
+  const done = collect(child);
+  expect(await until(lease, () => exited), "the commit ended before it took its lease").toBe(true);
+  child.kill("SIGINT");
+  await sleep(1);
+  if (!exited) child.kill("SIGINT");
+  return done;
+}
 
 describe("the kills", () => {
   it("landed while the operations were under way (else the tests above proved little)", () => {
