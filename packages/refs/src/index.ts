@@ -1,6 +1,7 @@
 export {
   openRefs,
   MAX_SYMREF_DEPTH,
+  DEFAULT_MAX_UNFLUSHED_SEQS,
   type Refs,
   type OpenRefsOptions,
   type RefUpdate,
@@ -10,6 +11,7 @@ export {
   type TransactionOptions,
   type TransactionResult,
   type RecoverResult,
+  type FlushResult,
 } from "./refs.js";
 export {
   refNameProblem,

@@ -2,15 +2,22 @@
  * openRefs: git-like refs whose write-ahead log and reflog is the journal (DESIGN.md "Refs").
  *
  * A transaction, under the store lock (the journal's lock hold):
- *   (1) roll forward: apply every committed ref_txn record above the applied watermark;
+ *   (1) roll forward: apply every committed ref_txn record above what this process knows is
+ *       applied (from the durable watermark when it does not know);
  *   (2) check every `expect` against the current value (read AFTER taking the lock);
  *   (3) append one ref_txn record with durability "sync"      <- COMMIT POINT (one fdatasync)
- *   (4) write every ref file (tmp + rename, no fsync) and flush them in one FsyncBatch;
- *   (5) record the applied seq (refs-applied, not fsynced: losing it only re-applies).
- * A crash before (3) changes nothing; after (3) the next lock holder rolls forward.
+ *   (4) write every ref file (tmp + rename, no fsync): visible to every reader at once;
+ *   (5) make ref files durable: with refFiles "per-transaction" now, in one FsyncBatch; with
+ *       "deferred" (the default) once the durable watermark lags maxUnflushedSeqs behind, in
+ *       one FsyncBatch covering every transaction since; then record the watermark
+ *       (refs-applied: every ref file up to that seq is durable; not fsynced).
+ * A crash before (3) changes nothing; after (3) the next lock holder rolls forward. A power
+ * loss can undo un-fsynced ref files, never the journal: recovery replays every transaction
+ * above the durable watermark (idempotent), so ref files are a cache of the journal that is
+ * flushed like a database's data pages behind its write-ahead log.
  */
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type FsSeam, FsyncBatch, isCode, nodeFs } from "@snap/fs";
 import { SnapError, isOid, isSnapError, parseVersioned } from "@snap/schema";
 import { type RefValue, isSymbolicValue, symbolicTarget, symbolicValue } from "./format.js";
@@ -30,7 +37,7 @@ import {
   type RefsVerifyReport,
   refTxnSchema,
 } from "./schema.js";
-import { RefView, ioError } from "./view.js";
+import { type DurabilityTracker, RefView, ioError } from "./view.js";
 
 /** Symbolic refs resolve to at most this depth. */
 export const MAX_SYMREF_DEPTH = 16;
@@ -74,15 +81,29 @@ export interface RefEntry {
 }
 
 export interface RecoverResult {
-  /** Applied watermark after recovery. */
+  /** Watermark after recovery: every ref file up to this journal seq is written and durable. */
   appliedSeq: number;
-  /** Committed transactions that had not been applied (rolled forward now). */
+  /**
+   * Committed transactions replayed from the journal: every one above the durable watermark
+   * (with refFiles "deferred" that includes applied ones whose files were not flushed yet).
+   */
   rolledForward: number;
-  /** Ref files rewritten. */
+  /** Ref files rewritten (those that did not hold their replayed value). */
   refsWritten: number;
   /** Publish debris (.tmp-*) removed from refs/. */
   debrisRemoved: number;
 }
+
+export interface FlushResult {
+  /** Every ref file of every transaction up to this journal seq is durable. */
+  durableSeq: number;
+  /** Ref files and directories fsynced by this flush. */
+  files: number;
+  dirs: number;
+}
+
+/** Default `maxUnflushedSeqs`. */
+export const DEFAULT_MAX_UNFLUSHED_SEQS = 64;
 
 export interface OpenRefsOptions {
   /** The store directory: holds HEAD, refs/ and refs-applied. */
@@ -93,6 +114,18 @@ export interface OpenRefsOptions {
   fs?: FsSeam;
   /** Roll forward committed transactions on open (default true; takes the lock once). */
   recover?: boolean;
+  /**
+   * When ref files are fsynced (the journal record, fdatasynced before a transaction resolves,
+   * is what makes a transaction durable either way):
+   * - "deferred" (default): a transaction renames its ref files into place without fsync; one
+   *   FsyncBatch makes every ref file written since the last flush durable once the durable
+   *   watermark lags `maxUnflushedSeqs` journal seqs behind, and on `flush()` / `recover()`.
+   *   After a power loss, recovery replays the transactions above the watermark.
+   * - "per-transaction": every transaction ends with one FsyncBatch of its own ref files.
+   */
+  refFiles?: "deferred" | "per-transaction";
+  /** "deferred": flush once the watermark is this many journal seqs behind (default 64, >= 1). */
+  maxUnflushedSeqs?: number;
 }
 
 export interface Refs {
@@ -119,11 +152,23 @@ export interface Refs {
   snapshot(): Promise<RefsSnapshot>;
   /** Rolls forward committed transactions and removes publish debris. Takes the lock. */
   recover(): Promise<RecoverResult>;
+  /**
+   * Makes every ref file durable (one FsyncBatch) and records the watermark durably, so that
+   * a power loss from now on needs no replay. Takes the lock. `refFiles: "deferred"` flushes
+   * by itself every `maxUnflushedSeqs`; call this before a backup or a planned shutdown.
+   */
+  flush(): Promise<FlushResult>;
   /** Rebuilds the ref files from the journal in a temporary directory and diffs them with the live ones. */
   verify(options?: { rollForward?: boolean }): Promise<RefsVerifyReport>;
 }
 
 let txnCounter = 0;
+/** Transaction ids: pid, a per-process random nonce and a counter (no entropy read per transaction). */
+let txnNonce: string | undefined;
+function nextTxnId(): string {
+  txnNonce ??= randomBytes(4).toString("hex");
+  return `t_${process.pid}_${++txnCounter}_${txnNonce}`;
+}
 
 export async function openRefs(options: OpenRefsOptions): Promise<Refs> {
   if (typeof options?.dir !== "string" || options.dir === "") {
@@ -135,12 +180,24 @@ export async function openRefs(options: OpenRefsOptions): Promise<Refs> {
     });
   }
   const fs = options.fs ?? nodeFs;
+  const refFiles = options.refFiles ?? "deferred";
+  if (refFiles !== "deferred" && refFiles !== "per-transaction") {
+    throw new SnapError("invalid_argument", 'openRefs: refFiles must be "deferred" or "per-transaction"', {
+      data: { argument: "refFiles" },
+    });
+  }
+  const maxUnflushedSeqs = options.maxUnflushedSeqs ?? DEFAULT_MAX_UNFLUSHED_SEQS;
+  if (!Number.isSafeInteger(maxUnflushedSeqs) || maxUnflushedSeqs < 1) {
+    throw new SnapError("invalid_argument", "openRefs: maxUnflushedSeqs must be an integer >= 1", {
+      data: { argument: "maxUnflushedSeqs" },
+    });
+  }
   try {
     await fs.mkdir(join(options.dir, "refs"), { recursive: true });
   } catch (err) {
     throw ioError(err, join(options.dir, "refs"));
   }
-  const refs = new RefStore(options.dir, options.journal, fs);
+  const refs = new RefStore(options.dir, options.journal, fs, refFiles === "per-transaction" ? 0 : maxUnflushedSeqs);
   if (options.recover !== false) await refs.recover();
   return refs;
 }
@@ -177,15 +234,46 @@ interface PreparedUpdate {
   deref: boolean;
 }
 
+/**
+ * What the next flush must fsync: every ref file written, and every directory whose listing
+ * changed, since the durable watermark (paths; files deleted since are skipped at flush time).
+ */
+class PendingFlush implements DurabilityTracker {
+  readonly files = new Set<string>();
+  readonly dirs = new Set<string>();
+  addFile(path: string): void {
+    this.files.add(path);
+  }
+  addDir(path: string): void {
+    this.dirs.add(path);
+  }
+  get empty(): boolean {
+    return this.files.size === 0 && this.dirs.size === 0;
+  }
+  clear(): void {
+    this.files.clear();
+    this.dirs.clear();
+  }
+}
+
 class RefStore implements Refs {
   private readonly view: RefView;
-  /** Seq up to which this process knows every ref_txn is applied (under the lock). */
+  /**
+   * Seq up to which this process knows every ref_txn's files are written (in the page cache
+   * at least), under the lock; -1: unknown (read the watermark and roll forward from it).
+   */
   private appliedSeq = -1;
+  /** The durable watermark (refs-applied) as this process last read or wrote it. */
+  private durableSeq = -1;
+  /** Ref files and directories written since `durableSeq`, not yet fsynced. */
+  private readonly pending = new PendingFlush();
 
   constructor(
     readonly dir: string,
     private readonly journal: RefLog,
     private readonly fs: FsSeam,
+    /** Flush once the watermark lags this many seqs behind; 0: every transaction. */
+    private readonly maxUnflushedSeqs: number,
   ) {
     this.view = new RefView(dir, fs);
   }
@@ -332,7 +420,7 @@ class RefStore implements Refs {
 
       await this.checkConflicts(planned);
 
-      const txnId = `t_${process.pid}_${++txnCounter}_${randomBytes(4).toString("hex")}`;
+      const txnId = nextTxnId();
       const payload: RefTxnPayload = {
         type: "ref_txn",
         schema_version: 1,
@@ -352,11 +440,12 @@ class RefStore implements Refs {
         { durability: "sync" },
       );
 
-      // (4) + (5): materialize. A failure here leaves a committed, unapplied transaction
-      // that the next lock holder rolls forward: say so, the caller must not retry it.
+      // (4) + (5): materialize, and flush when due. A failure here leaves a committed
+      // transaction that the next lock holder rolls forward: say so, the caller must not retry it.
       this.appliedSeq = -1;
       try {
         await this.applyValues(new Map(planned.map((p) => [p.ref, p.new])), seq, false);
+        if (this.appliedSeq - this.durableSeq >= this.maxUnflushedSeqs) await this.flushPending(false);
       } catch (err) {
         const inner = isSnapError(err) ? err.toJSON() : { message: String(err) };
         throw new SnapError(
@@ -389,7 +478,8 @@ class RefStore implements Refs {
   async recover(): Promise<RecoverResult> {
     return this.locked(async (hold) => {
       this.appliedSeq = -1; // re-read the watermark
-      const result = await this.rollForward(hold, true);
+      const result = await this.rollForward(hold);
+      await this.flushPending(true);
       let debrisRemoved = 0;
       await this.view.walk(
         "refs",
@@ -408,10 +498,18 @@ class RefStore implements Refs {
     });
   }
 
+  async flush(): Promise<FlushResult> {
+    return this.locked(async (hold) => {
+      await this.rollForward(hold);
+      const { files, dirs } = await this.flushPending(true);
+      return { durableSeq: this.durableSeq, files, dirs };
+    });
+  }
+
   async verify(options: { rollForward?: boolean } = {}): Promise<RefsVerifyReport> {
     return this.locked(async (hold) => {
       if (options.rollForward !== false) await this.rollForward(hold);
-      const appliedSeq = await this.view.readApplied();
+      const appliedSeq = this.appliedSeq >= 0 ? this.appliedSeq : await this.view.readApplied();
       let historyGap = false;
       const expected = new Map<string, RefValue>();
       let transactions = 0;
@@ -508,38 +606,56 @@ class RefStore implements Refs {
   }
 
   /**
-   * (1) Applies every committed ref_txn above the applied watermark: folds them to each ref's
-   * final value and writes only refs whose file differs (a ref never moves backwards for a
-   * lock-free reader), one batch, then the watermark.
+   * (1) Brings the ref files up to the journal's head. When this process does not know them
+   * to be (another process wrote since, or a crash or power loss intervened), it replays every
+   * committed ref_txn above the durable watermark: folds them to each ref's final value and
+   * rewrites only refs whose file differs (a ref never moves backwards for a lock-free reader).
+   * Every ref those transactions touched goes into the pending flush: their files may be
+   * another process's un-fsynced writes.
    */
-  private async rollForward(hold: RefLogHold, durableWatermark = false): Promise<{ rolledForward: number; refsWritten: number }> {
+  private async rollForward(hold: RefLogHold): Promise<{ rolledForward: number; refsWritten: number }> {
     const head = hold.lastSeq;
     if (this.appliedSeq === head) return { rolledForward: 0, refsWritten: 0 };
-    const applied = await this.view.readApplied();
-    if (applied >= head) {
-      // applied > head: the journal lost records the watermark saw (a journal recovery cut);
-      // the files hold them. Nothing committed is pending.
+    const durable = await this.view.readApplied();
+    this.pending.clear();
+    if (durable >= head) {
+      if (durable > head) {
+        // The journal lost records the watermark saw (a journal recovery cut); the files
+        // hold them. Lower the watermark, or the seqs the journal hands out next (<= durable)
+        // would count as durable before their ref files are.
+        await this.view.writeApplied(head, "always");
+      }
       this.appliedSeq = head;
+      this.durableSeq = head;
       return { rolledForward: 0, refsWritten: 0 };
     }
     const finals = new Map<string, RefValue | null>();
     let rolledForward = 0;
-    for await (const txn of readRefTxns(this.journal, applied + 1, head)) {
+    for await (const txn of readRefTxns(this.journal, durable + 1, head)) {
       rolledForward++;
       for (const u of txn.payload.updates) finals.set(u.ref, u.new);
     }
-    const refsWritten = await this.applyValues(finals, head, durableWatermark, true);
+    for (const name of finals.keys()) this.addWithAncestors(name);
+    const refsWritten = await this.applyValues(finals, head, true);
+    this.durableSeq = durable;
     return { rolledForward, refsWritten };
   }
 
-  /** Writes ref files, flushes them in one batch, then records `seq` as applied. */
-  private async applyValues(
-    values: Map<string, RefValue | null>,
-    seq: number,
-    durableWatermark: boolean,
-    skipEqual = false,
-  ): Promise<number> {
-    const batch = new FsyncBatch({ fs: this.fs });
+  /** A ref's file and every directory above it, up to the store directory, go into the pending flush. */
+  private addWithAncestors(name: string): void {
+    let path = this.view.pathOf(name);
+    this.pending.addFile(path);
+    while (path !== this.dir && path.length > this.dir.length) {
+      path = dirname(path);
+      this.pending.addDir(path);
+    }
+  }
+
+  /**
+   * Writes (renames into place) the ref files of `values` without fsync, adds them to the
+   * pending flush, and records `seq` as applied by this process.
+   */
+  private async applyValues(values: Map<string, RefValue | null>, seq: number, skipEqual = false): Promise<number> {
     const changedDirs = new Set<string>();
     let written: number;
     let entries = [...values];
@@ -564,20 +680,50 @@ class RefStore implements Refs {
     await mapLimit(
       entries.filter(([, v]) => v !== null),
       IO_CONCURRENCY,
-      ([name, value]) => this.view.writeValue(name, value as RefValue, batch),
+      ([name, value]) => this.view.writeValue(name, value as RefValue, this.pending),
     );
     written = entries.length;
-    await this.view.addExistingDirs(changedDirs, batch);
-    if (batch.pendingFiles + batch.pendingDirs > 0) await batch.flush(); // ref files durable
-    await this.view.writeApplied(seq, durableWatermark ? "always" : "never");
+    for (const dir of changedDirs) this.pending.addDir(dir);
     this.appliedSeq = seq;
     return written;
   }
 
+  /**
+   * (5) Makes every pending ref file and directory durable in one FsyncBatch (files first,
+   * then directories: the batch's order), then records the watermark. Under the lock only.
+   * Commit point of the flush: the watermark write; before it, a crash or power loss only
+   * means the same transactions are replayed again.
+   */
+  private async flushPending(durableWatermark: boolean): Promise<{ files: number; dirs: number }> {
+    if (this.pending.empty && this.durableSeq === this.appliedSeq) return { files: 0, dirs: 0 };
+    const batch = new FsyncBatch({ fs: this.fs });
+    for (const file of this.pending.files) if (await this.view.isFile(file)) batch.addFile(file);
+    await this.view.addExistingDirs(this.pending.dirs, batch);
+    const counts = { files: batch.pendingFiles, dirs: batch.pendingDirs };
+    if (counts.files + counts.dirs > 0) await batch.flush(); // ref files durable
+    await this.view.writeApplied(this.appliedSeq, durableWatermark ? "always" : "never");
+    this.durableSeq = this.appliedSeq;
+    this.pending.clear();
+    return counts;
+  }
+
+  /**
+   * Lock-free: refuses an obvious D/F conflict of a ref this transaction would create. A ref
+   * whose file exists now cannot be in one (it is a file, and its parents are directories),
+   * so only absent refs are checked (the authoritative check runs again under the lock).
+   */
   private async precheckConflicts(prepared: PreparedUpdate[]): Promise<void> {
     const deleted = new Set(prepared.filter((p) => p.set === null).map((p) => p.ref));
-    const names = prepared.filter((u) => u.set !== null && u.ref !== HEAD).map((u) => u.ref);
-    await this.checkDiskConflicts(names, deleted, false);
+    const names: string[] = [];
+    for (const u of prepared) {
+      if (u.set === null || u.ref === HEAD) continue;
+      const exists = await this.view.readValue(u.ref).then(
+        (v) => v !== null,
+        () => true, // unreadable: a file is there; the check under the lock decides
+      );
+      if (!exists) names.push(u.ref);
+    }
+    if (names.length > 0) await this.checkDiskConflicts(names, deleted, false);
   }
 
   /** D/F and case conflicts of the refs this transaction creates, against the disk and each other. */

@@ -30,16 +30,18 @@ interface LaneResult {
   unackedCommitted: number;
 }
 
-async function lane(cycles: number): Promise<LaneResult> {
+async function lane(cycles: number, lockHold: "open" | "append"): Promise<LaneResult> {
   const { dir, cleanup } = await tempDir("snap-refs-crash-");
-  // The parent recovers between kills; the dead holder's lock is taken over at once.
-  const store: Store = await openStore(dir, { lockStaleMs: 2_000 });
+  // The parent recovers between kills; the dead holder's lock is taken over at once. The
+  // stale timeout is far above the lock timeout: a lock the parent had to wait out (an
+  // ownerless one) would fail the test with ref_locked instead of passing slowly.
+  const store: Store = await openStore(dir, { lockStaleMs: 60_000, lockTimeoutMs: 15_000 });
   cleanups.push(async () => {
     await store.close();
     await cleanup();
   });
   const pool: Child[] = [];
-  const spawnWarm = () => pool.push(spawnNode(fixture("crash-child.mjs"), [dir]));
+  const spawnWarm = () => pool.push(spawnNode(fixture("crash-child.mjs"), [dir, lockHold]));
   for (let i = 0; i < WARM; i++) spawnWarm();
   let applied = 0; // prefix length after the last recovery
   let acked = 0;
@@ -58,7 +60,7 @@ async function lane(cycles: number): Promise<LaneResult> {
         } catch (err) {
           if (attempt >= 5) throw err;
           await delay(500);
-          child = spawnNode(fixture("crash-child.mjs"), [dir]);
+          child = spawnNode(fixture("crash-child.mjs"), [dir, lockHold]);
         }
       }
       child.proc.stdin!.write(`go ${applied}\n`);
@@ -104,7 +106,11 @@ describe("SIGKILL in a loop of multi-ref transactions", () => {
     async () => {
       const cpu0 = process.cpuUsage();
       const per = Math.ceil(CYCLES / LANES);
-      const results = await Promise.all(Array.from({ length: LANES }, (_, i) => lane(i === LANES - 1 ? CYCLES - per * (LANES - 1) : per)));
+      // Lane 0's children hold the lock for their life (kills inside transactions); lane 1's
+      // take it per transaction (kills inside lock acquisitions and releases too).
+      const results = await Promise.all(
+        Array.from({ length: LANES }, (_, i) => lane(i === LANES - 1 ? CYCLES - per * (LANES - 1) : per, i % 2 === 0 ? "open" : "append")),
+      );
       const sum = (k: keyof LaneResult) => results.reduce((a, r) => a + r[k], 0);
       expect(sum("applied")).toBeGreaterThanOrEqual(CYCLES);
       console.log(

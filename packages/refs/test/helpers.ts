@@ -28,7 +28,14 @@ export interface Store {
 /** A store layout like snap's: <dir>/HEAD, <dir>/refs, <dir>/journal, the store lock <dir>/lock. */
 export async function openStore(
   dir: string,
-  options: { fs?: FsSeam; recover?: boolean; lockTimeoutMs?: number; lockStaleMs?: number } = {},
+  options: {
+    fs?: FsSeam;
+    recover?: boolean;
+    lockTimeoutMs?: number;
+    lockStaleMs?: number;
+    refFiles?: "deferred" | "per-transaction";
+    maxUnflushedSeqs?: number;
+  } = {},
 ): Promise<Store> {
   const jopts: Parameters<typeof openJournal>[0] = { dir: join(dir, "journal"), lockPath: join(dir, "lock") };
   if (options.fs) jopts.fs = options.fs;
@@ -38,6 +45,8 @@ export async function openStore(
   const ropts: Parameters<typeof openRefs>[0] = { dir, journal };
   if (options.fs) ropts.fs = options.fs;
   if (options.recover !== undefined) ropts.recover = options.recover;
+  if (options.refFiles !== undefined) ropts.refFiles = options.refFiles;
+  if (options.maxUnflushedSeqs !== undefined) ropts.maxUnflushedSeqs = options.maxUnflushedSeqs;
   const refs = await openRefs(ropts);
   return { dir, journal, refs, close: () => journal.close() };
 }

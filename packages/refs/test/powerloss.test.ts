@@ -1,4 +1,4 @@
-import { rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FaultFs, createFaultFs } from "@snap/fs";
@@ -27,9 +27,11 @@ async function prefixOf(refs: Refs): Promise<number> {
   throw new Error(`unknown counter ${counter}`);
 }
 
+type Mode = { refFiles: "deferred" | "per-transaction"; maxUnflushedSeqs?: number };
+
 /** A store with SETUP_TXNS committed, then the fault seam over it; runs TXNS through it. */
-async function run(dir: string, failAfter: number | null): Promise<{ fault: FaultFs; acked: number; attempted: number }> {
-  const setup = await openStore(dir);
+async function run(dir: string, failAfter: number | null, mode: Mode): Promise<{ fault: FaultFs; acked: number; attempted: number }> {
+  const setup = await openStore(dir, mode);
   for (let i = 0; i < SETUP_TXNS; i++) await setup.refs.transaction(txn(i), { reason: `txn ${i}` });
   await setup.close();
   const fault = await createFaultFs({ root: dir });
@@ -37,7 +39,7 @@ async function run(dir: string, failAfter: number | null): Promise<{ fault: Faul
   let attempted = SETUP_TXNS;
   fault.failAfter(failAfter);
   try {
-    const store = await openStore(dir, { fs: fault });
+    const store = await openStore(dir, { fs: fault, ...mode });
     for (let i = SETUP_TXNS; i < SETUP_TXNS + TXNS; i++) {
       attempted = i + 1;
       await store.refs.transaction(txn(i), { reason: `txn ${i}` });
@@ -52,26 +54,47 @@ async function run(dir: string, failAfter: number | null): Promise<{ fault: Faul
 
 const txn = (i: number) => txnUpdatesOf(i) as { ref: string; set: string }[];
 
-describe("power loss at every fsync boundary (fault seam)", () => {
+// "deferred" with the default lag never flushes ref files during the faulted transactions (a
+// power loss undoes every ref file they wrote); with a lag of 2 the flush falls between them;
+// "per-transaction" flushes in every one.
+//
+// "watermark survives": the fault seam drops every write that was not fsynced, but a real disk
+// may keep some of them and lose others. The one that matters is the watermark (refs-applied,
+// never fsynced on the transaction path): here it survives with the last value written before
+// the crash, while everything else un-fsynced is lost. Sound only if the watermark is never
+// written before the ref files it covers are durable.
+const MODES: [string, Mode, boolean][] = [
+  ["deferred (default lag)", { refFiles: "deferred" }, false],
+  ["deferred, maxUnflushedSeqs 2", { refFiles: "deferred", maxUnflushedSeqs: 2 }, false],
+  ["deferred, maxUnflushedSeqs 2, watermark survives", { refFiles: "deferred", maxUnflushedSeqs: 2 }, true],
+  ["per-transaction", { refFiles: "per-transaction" }, false],
+  ["per-transaction, watermark survives", { refFiles: "per-transaction" }, true],
+];
+
+describe.each(MODES)("power loss at every fsync boundary (fault seam), refFiles %s", (label, mode, keepWatermark) => {
   it("after recovery, refs equal a prefix of the transactions and every acknowledged one is applied", async () => {
     // Dry run: learn where the fsyncs are.
-    const dry = await run(join(root, "dry"), null);
+    const dry = await run(join(root, `dry-${label}`), null, mode);
     expect(dry.acked).toBe(SETUP_TXNS + TXNS);
     const syncs = dry.fault.log.filter((op) => op.kind === "fsync" || op.kind === "datasync" || op.kind === "syncDir");
     expect(syncs.length).toBeGreaterThan(TXNS * 2);
-    // Crash right before and right after every fsync-like operation.
-    const points = [...new Set(syncs.flatMap((op) => [op.index - 1, op.index]))].sort((a, b) => a - b);
+    const watermarkWrites = dry.fault.log.filter((op) => op.kind === "rename" && (op.to ?? "").endsWith("refs-applied"));
+    if (keepWatermark) expect(watermarkWrites.length).toBeGreaterThan(0);
+    // Crash right before and right after every fsync-like operation (and watermark write).
+    const points = [...new Set([...syncs, ...watermarkWrites].flatMap((op) => [op.index - 1, op.index]))].sort((a, b) => a - b);
     let rolledForward = 0;
     for (const k of points) {
-      const dir = join(root, `k${k}`);
-      const { fault, acked, attempted } = await run(dir, k);
+      const dir = join(root, `k${k}-${label}`);
+      const { fault, acked, attempted } = await run(dir, k, mode);
+      const watermark = keepWatermark ? await readFile(join(dir, "refs-applied")).catch(() => undefined) : undefined;
       await fault.powerLoss();
+      if (watermark !== undefined) await writeFile(join(dir, "refs-applied"), watermark);
       // The crashed holder is gone; a real restart takes its lock over (dead pid): emulate that
       // (this test process is still alive, so the lock would wait for its stale timeout).
       await rm(join(dir, "lock"), { recursive: true, force: true });
       // Reopen through the same seam: after powerLoss() it reports a new boot, as a real
       // restart would (the lock's generation rule depends on it).
-      const after = await openStore(dir, { fs: fault }); // opens with recover()
+      const after = await openStore(dir, { fs: fault, ...mode }); // opens with recover()
       const p = await prefixOf(after.refs);
       expect(p, `k=${k}: acknowledged ${acked}`).toBeGreaterThanOrEqual(acked);
       expect(p, `k=${k}: attempted ${attempted}`).toBeLessThanOrEqual(attempted);
@@ -87,6 +110,6 @@ describe("power loss at every fsync boundary (fault seam)", () => {
       await after.close();
       await rm(dir, { recursive: true, force: true });
     }
-    console.log(`power loss: ${points.length} crash points, ${rolledForward} committed-unacknowledged rolled forward`);
+    console.log(`power loss (${label}): ${points.length} crash points, ${rolledForward} committed-unacknowledged rolled forward`);
   });
 });
