@@ -4,7 +4,7 @@
  * (segment + offset) a follower remembers to avoid re-reading, never trusted past a listing.
  */
 import { SnapError } from "@snap/schema";
-import { isCode, type FsSeam } from "@snap/fs";
+import { isCode, type FsSeam, type SeamFile } from "@snap/fs";
 import { join } from "node:path";
 import { splitFrames, type DecodedRecord } from "./decode.js";
 import { indexName, nextChain } from "./format.js";
@@ -163,92 +163,127 @@ export async function* scanCore<T>(
   for (; i < segs.length; i++) {
     const seg = segs[i]!;
     const isLast = i === segs.length - 1;
-    let path = seg.path;
-    let size: number;
+    // One handle per segment (a rename into archive/ meanwhile does not disturb it), and the
+    // next chunk is read while this one is decoded.
+    let file: SeamFile;
     try {
-      size = (await ctx.fs.stat(path)).size;
+      file = await ctx.fs.open(seg.path, "r");
     } catch (err) {
       if (!isCode(err, "ENOENT")) throw err;
       // Archived (moved) between the listing and the read: it is in archive/segments/.
-      path = join(ctx.paths.archiveSegments, seg.name);
       try {
-        size = (await ctx.fs.stat(path)).size;
+        file = await ctx.fs.open(join(ctx.paths.archiveSegments, seg.name), "r");
       } catch (err2) {
         if (!isCode(err2, "ENOENT")) throw err2;
         throw new SnapError("journal_gap", `segment ${seg.name} disappeared while being read`, { data: { segment: seg.name }, hint: "read again" });
       }
     }
-    let chain: string | undefined;
-    let pending: { start: number; end: number; reason: string }[] = [];
-    let lastEnd = offset;
-    let pos = offset;
-    let want = READ_CHUNK;
-    while (pos < size) {
-      const stop = Math.min(size, pos + want);
-      const buf = await readRange(ctx.fs, path, pos, stop);
-      const atEof = stop >= size || buf.length < stop - pos;
-      let usable = buf.length;
-      if (!atEof) {
-        const nl = buf.lastIndexOf(0x0a);
-        if (nl === -1) {
-          want *= 2; // one line longer than the chunk
-          continue;
+    let ahead: { from: number; to: number; p: Promise<Buffer> } | undefined;
+    try {
+      const size = (await file.stat()).size;
+      let chain: string | undefined;
+      let pending: { start: number; end: number; reason: string }[] = [];
+      let lastEnd = offset;
+      let pos = offset;
+      let want = READ_CHUNK;
+      while (pos < size) {
+        const stop = Math.min(size, pos + want);
+        const buf = ahead !== undefined && ahead.from === pos && ahead.to === stop ? await ahead.p : await readChunk(file, pos, stop);
+        ahead = undefined;
+        const atEof = stop >= size || buf.length < stop - pos;
+        let usable = buf.length;
+        if (!atEof) {
+          const nl = buf.lastIndexOf(0x0a);
+          if (nl === -1) {
+            want *= 2; // one line longer than the chunk
+            continue;
+          }
+          usable = nl + 1;
         }
-        usable = nl + 1;
+        want = READ_CHUNK;
+        const readAhead = () => {
+          const from = pos + usable;
+          const to = Math.min(size, from + READ_CHUNK);
+          const p = readChunk(file, from, to);
+          p.catch(() => undefined); // awaited when used (or before close)
+          ahead = { from, to, p };
+        };
+        // An unbounded read fetches the next chunk while decoding this one; a bounded one only
+        // once this chunk ends below toSeq (a seek reads no more than it needs).
+        if (!atEof && toSeq === Number.POSITIVE_INFINITY) readAhead();
+        const frames = splitFrames(buf.subarray(0, usable), pos, atEof);
+        if (!atEof && ahead === undefined) {
+          const last = frames[frames.length - 1];
+          if (last === undefined || last.kind !== "ok" || typeof last.record.seq !== "number" || last.record.seq < toSeq) readAhead();
+        }
+        pos += usable;
+        for (const fr of frames) {
+          if (fr.kind === "invalid") {
+            pending.push(fr);
+            continue;
+          }
+          if (fr.kind === "fragment") {
+            if (!isLast) {
+              if (corrupt(ctx, seg.name, fr.start, fr.end, "bytes after the last record of a segment that is not the newest") === "stop") return;
+            }
+            // The newest segment's tail fragment: a write in progress or crash residue. Stop here.
+            break;
+          }
+          const rec = fr.record;
+          if (pending.length > 0) {
+            const adj = rec.type === "journal_note" && rec.kind === "torn_tail_adjudicated";
+            for (const p of pending) {
+              if (adj && p.start >= (rec.byte_start as number) && p.end <= (rec.byte_end as number) + 1) continue;
+              if (corrupt(ctx, seg.name, p.start, p.end, p.reason) === "stop") return;
+            }
+            pending = [];
+          }
+          lastEnd = fr.end;
+          if (rec.type === "journal_header") {
+            const storeId = ctx.storeId();
+            if (storeId !== undefined && rec.store_id !== storeId && ctx.recovery !== "salvage") {
+              throw new SnapError("journal_foreign_segment", `segment ${seg.name} belongs to store ${String(rec.store_id)}, not ${storeId}`, {
+                data: { segment: seg.name, found: rec.store_id, expected: storeId },
+                hint: "move the segment out of segments/; it was copied from another store",
+              });
+            }
+            if (prevLast !== undefined && rec.first_seq !== prevLast + 1 && ctx.recovery !== "salvage") {
+              throw new SnapError("journal_segment_missing", `records ${prevLast + 1}..${Number(rec.first_seq) - 1} are missing before segment ${seg.name}`, {
+                data: { segment: seg.name, expected_first_seq: prevLast + 1, found_first_seq: rec.first_seq },
+                hint: "restore the missing segment from a backup, or open with recovery 'point-in-time' or 'salvage'",
+              });
+            }
+            // Chain values are computed only for callers that start at segment starts (checkpoint).
+            chain = req.fromSegmentStart ? String(rec.prev_chain) : undefined;
+            continue;
+          }
+          if (typeof rec.seq !== "number") continue; // seal
+          if (chain !== undefined) chain = nextChain(chain, rec.crc);
+          prevLast = rec.seq;
+          if (rec.seq < fromSeq) continue;
+          if (rec.seq > toSeq) return;
+          const out = pick(rec, seg.name, fr.start, fr.end, chain);
+          if (out !== undefined) yield out;
+        }
+        if (atEof) break;
       }
-      want = READ_CHUNK;
-      const frames = splitFrames(buf.subarray(0, usable), pos, atEof);
-      pos += usable;
-      for (const fr of frames) {
-        if (fr.kind === "invalid") {
-          pending.push(fr);
-          continue;
-        }
-        if (fr.kind === "fragment") {
-          if (!isLast) {
-            if (corrupt(ctx, seg.name, fr.start, fr.end, "bytes after the last record of a segment that is not the newest") === "stop") return;
-          }
-          // The newest segment's tail fragment: a write in progress or crash residue. Stop here.
-          break;
-        }
-        const rec = fr.record;
-        if (pending.length > 0) {
-          const adj = rec.type === "journal_note" && rec.kind === "torn_tail_adjudicated";
-          for (const p of pending) {
-            if (adj && p.start >= (rec.byte_start as number) && p.end <= (rec.byte_end as number) + 1) continue;
-            if (corrupt(ctx, seg.name, p.start, p.end, p.reason) === "stop") return;
-          }
-          pending = [];
-        }
-        lastEnd = fr.end;
-        if (rec.type === "journal_header") {
-          const storeId = ctx.storeId();
-          if (storeId !== undefined && rec.store_id !== storeId && ctx.recovery !== "salvage") {
-            throw new SnapError("journal_foreign_segment", `segment ${seg.name} belongs to store ${String(rec.store_id)}, not ${storeId}`, {
-              data: { segment: seg.name, found: rec.store_id, expected: storeId },
-              hint: "move the segment out of segments/; it was copied from another store",
-            });
-          }
-          if (prevLast !== undefined && rec.first_seq !== prevLast + 1 && ctx.recovery !== "salvage") {
-            throw new SnapError("journal_segment_missing", `records ${prevLast + 1}..${Number(rec.first_seq) - 1} are missing before segment ${seg.name}`, {
-              data: { segment: seg.name, expected_first_seq: prevLast + 1, found_first_seq: rec.first_seq },
-              hint: "restore the missing segment from a backup, or open with recovery 'point-in-time' or 'salvage'",
-            });
-          }
-          chain = String(rec.prev_chain);
-          continue;
-        }
-        if (typeof rec.seq !== "number") continue; // seal
-        if (chain !== undefined) chain = nextChain(chain, rec.crc);
-        prevLast = rec.seq;
-        if (rec.seq < fromSeq) continue;
-        if (rec.seq > toSeq) return;
-        const out = pick(rec, seg.name, fr.start, fr.end, chain);
-        if (out !== undefined) yield out;
-      }
-      if (atEof) break;
+      req.onPosition?.(seg.name, lastEnd);
+    } finally {
+      if (ahead !== undefined) await ahead.p.catch(() => undefined); // never close under a read
+      await file.close();
     }
-    req.onPosition?.(seg.name, lastEnd);
     offset = 0;
   }
+}
+
+async function readChunk(file: SeamFile, from: number, to: number): Promise<Buffer> {
+  const len = Math.max(0, to - from);
+  const buf = Buffer.allocUnsafe(len);
+  let off = 0;
+  while (off < len) {
+    const n = await file.read(buf, off, len - off, from + off);
+    if (n === 0) break;
+    off += n;
+  }
+  return off === len ? buf : buf.subarray(0, off);
 }
