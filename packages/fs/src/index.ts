@@ -10,6 +10,7 @@ export {
   type PublishResult,
 } from "./publish.js";
 export { swapSymlink, type SwapSymlinkOptions } from "./symlink.js";
+export { removeFile, removeFiles, removeTree, type RemoveOptions, type RemoveFilesResult } from "./remove.js";
 export { FsyncBatch, type FsyncBatchOptions } from "./batch.js";
 export { appendDurable, type AppendOptions } from "./append.js";
 export {
