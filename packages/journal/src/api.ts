@@ -5,8 +5,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
-import { publishFile, publishTmpFile, type StoreLock } from "@snap/fs";
-import { SnapError } from "@snap/schema";
+import { publishFile, publishTmpFile, type PublishResult, type StoreLock } from "@snap/fs";
+import { SnapError, type LongOperationOptions } from "@snap/schema";
 import type { DecodedRecord } from "./decode.js";
 import {
   applyRecord,
@@ -24,6 +24,7 @@ import { JournalCore, type OpenJournalOptions } from "./journal.js";
 import { scanCore, scanRecords } from "./reader.js";
 import { RECORD_SCHEMAS, type DoctorReport, type StatsReport, type VerifyReport } from "./schema.js";
 import { readTail } from "./tail.js";
+import { Progress } from "./progress.js";
 
 /** A record as read back: an event, or (with includeMeta) a journal_note / seq_repair. */
 export type JournalRecord = DecodedRecord & { seq: number };
@@ -176,8 +177,10 @@ export class Journal extends JournalCore {
    * read, verified by a full re-parse, published (link, never overwriting) under the lock,
    * meta.json written last.
    */
-  async checkpoint(): Promise<CheckpointResult> {
+  async checkpoint(options: LongOperationOptions = {}): Promise<CheckpointResult> {
     this.assertOpen();
+    const progress = new Progress("checkpoint", options);
+    progress.check();
     await this.resolveStoreId();
     const prev = await loadNewestCheckpoint(this.fs, this.paths, this.storeId);
     const map: EntityMap = new Map();
@@ -189,11 +192,19 @@ export class Journal extends JournalCore {
       headChain = String(prev.parsed.footer?.head_chain ?? ZERO_CHAIN);
     }
     const prevHead = head;
+    const scanTotal = this.lastSeq > prevHead ? this.lastSeq - prevHead : undefined;
+    let scanned = 0;
     for await (const item of scanRecords(this.readerContext(), { fromSeq: head + 1, fromSegmentStart: true, includeArchive: true })) {
       applyRecord(map, item.rec);
       head = item.rec.seq!;
       if (item.chain !== undefined) headChain = item.chain;
+      if ((++scanned & 255) === 0) {
+        progress.check();
+        progress.report("scan", scanned, scanTotal !== undefined ? Math.max(scanTotal, scanned) : undefined, "records");
+      }
     }
+    progress.end("scan", scanned, scanned, "records");
+    progress.check();
     if (prev !== undefined && head === prevHead) {
       return { name: prev.entry.name, head_seq: head, count: prev.parsed.entities.size, created: false };
     }
@@ -203,26 +214,36 @@ export class Journal extends JournalCore {
     await ensureDurableDir(this.fs, this.paths.tmp);
     await ensureDurableDir(this.fs, this.paths.checkpoints);
     const tmp = join(this.paths.tmp, `.tmp-ckpt-${process.pid}-${randomBytes(4).toString("hex")}`);
-    const f = await this.fs.open(tmp, "wx");
+    let result: PublishResult;
     try {
-      await f.write(bytes, 0);
-      await f.sync();
+      const f = await this.fs.open(tmp, "wx");
+      try {
+        progress.report("write", 0, bytes.length, "bytes");
+        await f.write(bytes, 0);
+        await f.sync();
+        progress.end("write", bytes.length, bytes.length, "bytes");
+      } finally {
+        await f.close();
+      }
+      progress.check();
+      // Publish-time verification: fsync OK is not proof the bytes are complete.
+      const check = parseCheckpoint(await readWhole(this.fs, tmp));
+      progress.end("verify", check.entities.size, map.size, "entities");
+      if (!check.ok || check.headSeq !== head) {
+        throw new SnapError("journal_corrupt", `checkpoint ${name} did not re-parse: ${check.problems.join("; ")}`, { data: { problems: check.problems } });
+      }
+      progress.check();
+      result = await this.underLock(async (lock) => {
+        progress.check(); // the last moment an abort is honoured: nothing is published yet
+        lock.assertHeld();
+        const r = await publishTmpFile(tmp, join(this.paths.checkpoints, name), { fs: this.fs, mode: "no-clobber", durability: "always" }); // commit point
+        await this.writeMeta(lock); // meta last
+        return r;
+      });
+      progress.end("publish", 1, 1, "files");
     } finally {
-      await f.close();
+      await this.fs.unlink(tmp).catch(() => undefined); // the temporary name, published or not
     }
-    // Publish-time verification: fsync OK is not proof the bytes are complete.
-    const check = parseCheckpoint(await readWhole(this.fs, tmp));
-    if (!check.ok || check.headSeq !== head) {
-      await this.fs.unlink(tmp).catch(() => undefined);
-      throw new SnapError("journal_corrupt", `checkpoint ${name} did not re-parse: ${check.problems.join("; ")}`, { data: { problems: check.problems } });
-    }
-    const result = await this.underLock(async (lock) => {
-      lock.assertHeld();
-      const r = await publishTmpFile(tmp, join(this.paths.checkpoints, name), { fs: this.fs, mode: "no-clobber", durability: "always" }); // commit point
-      await this.writeMeta(lock); // meta last
-      return r;
-    });
-    await this.fs.unlink(tmp).catch(() => undefined);
     return { name, head_seq: head, count: map.size, created: result === "created" };
   }
 
@@ -231,16 +252,23 @@ export class Journal extends JournalCore {
    * archive/segments/, and checkpoints older than the two newest to archive/checkpoints/.
    * Never deletes anything.
    */
-  async archive(): Promise<ArchiveReport> {
+  async archive(options: LongOperationOptions = {}): Promise<ArchiveReport> {
     this.assertOpen();
+    const progress = new Progress("archive", options);
+    progress.check();
     await this.resolveStoreId();
     const report: ArchiveReport = { floor_seq: null, archived_segments: [], archived_checkpoints: [], kept_checkpoints: [], unverified_checkpoints: [] };
     const verified: { name: string; path: string; headSeq: number }[] = [];
-    for (const c of await listCheckpoints(this.fs, this.paths.checkpoints)) {
+    const candidates = await listCheckpoints(this.fs, this.paths.checkpoints);
+    let checkedCkpts = 0;
+    for (const c of candidates) {
+      progress.check();
+      progress.report("verify", checkedCkpts++, candidates.length, "checkpoints");
       const parsed = parseCheckpoint(await readWhole(this.fs, c.path));
       if (parsed.ok && parsed.headSeq === c.headSeq && (this.storeId === undefined || parsed.footer?.store_id === this.storeId)) verified.push(c);
       else report.unverified_checkpoints.push({ name: c.name, problems: parsed.ok ? ["head or store id mismatch"] : parsed.problems });
     }
+    progress.end("verify", candidates.length, candidates.length, "checkpoints");
     if (verified.length < 2) {
       report.reason = `archiving needs two verified checkpoints (found ${verified.length}); nothing moved`;
       report.kept_checkpoints = verified.map((c) => c.name);
@@ -249,24 +277,37 @@ export class Journal extends JournalCore {
     const floor = verified[1]!.headSeq;
     report.floor_seq = floor;
     report.kept_checkpoints = verified.slice(0, 2).map((c) => c.name);
+    progress.check();
     await this.underLock(async (lock) => {
+      progress.check();
       await ensureDurableDir(this.fs, this.paths.archiveSegments);
       await ensureDurableDir(this.fs, this.paths.archiveCheckpoints);
       const segs = await listSegments(this.fs, this.paths.segments);
+      // Which segments move (sealed, wholly at or below the floor), decided before any move.
+      const moving: typeof segs = [];
       for (const s of segs.slice(0, -1)) {
         const size = (await this.fs.stat(s.path)).size;
         const tail = await readTail(this.fs, s.path, size);
         if (!tail.sealed || tail.lastSeq > floor) break;
+        moving.push(s);
+      }
+      const total = moving.length + Math.max(0, verified.length - 2);
+      progress.check(); // the last moment an abort is honoured: the first rename is the commit point
+      let moved = 0;
+      for (const s of moving) {
         lock.assertHeld();
         await this.fs.rename(s.path, join(this.paths.archiveSegments, s.name)); // move, never delete
         const idx = s.name.replace(/\.ndjson$/, ".idx.json");
         await this.fs.rename(join(this.paths.segments, idx), join(this.paths.archiveSegments, idx)).catch(() => undefined);
         report.archived_segments.push(s.name);
+        progress.report("move", ++moved, total, "files");
       }
       for (const c of verified.slice(2)) {
         await this.fs.rename(c.path, join(this.paths.archiveCheckpoints, c.name));
         report.archived_checkpoints.push(c.name);
+        progress.report("move", ++moved, total, "files");
       }
+      progress.end("move", moved, total, "files");
       await this.fs.syncDir(this.paths.archiveSegments);
       await this.fs.syncDir(this.paths.archiveCheckpoints);
       await this.fs.syncDir(this.paths.segments);
@@ -300,7 +341,9 @@ export class Journal extends JournalCore {
    * every checkpoint against the rebuild at its head seq, diffs the rebuild against state(),
    * and validates every record against its schema.
    */
-  async verify(): Promise<VerifyReport> {
+  async verify(options: LongOperationOptions = {}): Promise<VerifyReport> {
+    const progress = new Progress("verify", options);
+    progress.check();
     await this.resolveStoreId();
     const differences: VerifyReport["differences"] = [];
     const checkpoints = (await listCheckpoints(this.fs, this.paths.checkpoints)).map((c) => ({ ...c, archived: false }));
@@ -317,6 +360,10 @@ export class Journal extends JournalCore {
       paths: this.paths,
       storeId: this.storeId,
       includeArchive: true,
+      onSegment: (done, total) => {
+        progress.check(); // verify publishes nothing: an abort is honoured anywhere
+        progress.report("scan", done, total, "segments");
+      },
       onRecord: (rec, segment, start, end) => {
         records++;
         const schema = RECORD_SCHEMAS[rec.type];
@@ -327,10 +374,14 @@ export class Journal extends JournalCore {
         if (typeof rec.seq === "number" && byHead.has(rec.seq)) pendingChecks.push({ head: rec.seq, snapshot: new Map(map) });
       },
     });
+    progress.end("scan", scan.segments.length, scan.segments.length, "segments");
     const firstSeq = scan.segments.find((s) => !s.foreign)?.entry.firstSeq ?? 1;
     const fromGenesis = firstSeq === 1;
+    const ckptTotal = pendingChecks.reduce((n, p) => n + (byHead.get(p.head)?.length ?? 0), 0);
     for (const { head, snapshot } of pendingChecks) {
       for (const c of byHead.get(head) ?? []) {
+        progress.check();
+        progress.report("checkpoints", checked, ckptTotal, "checkpoints");
         const parsed = parseCheckpoint(await readWhole(this.fs, c.path));
         checked++;
         if (!parsed.ok) {
@@ -340,6 +391,8 @@ export class Journal extends JournalCore {
         diffMaps(snapshot, parsed.entities, c.name, differences, fromGenesis);
       }
     }
+    progress.end("checkpoints", checked, ckptTotal, "checkpoints");
+    progress.check();
     // Write the rebuild into a temporary directory in checkpoint format and read it back.
     const tmpDir = join(this.paths.tmp, `verify-${process.pid}-${randomBytes(4).toString("hex")}`);
     await ensureDurableDir(this.fs, tmpDir);
@@ -350,6 +403,8 @@ export class Journal extends JournalCore {
         durability: "never",
       });
       const rebuilt = parseCheckpoint(await readWhole(this.fs, rebuiltPath));
+      progress.end("rebuild", rebuilt.entities.size, map.size, "entities");
+      progress.check();
       try {
         const live = await this.state();
         const liveAll: EntityMap = new Map(live.entities);
@@ -362,6 +417,7 @@ export class Journal extends JournalCore {
       await this.fs.unlink(rebuiltPath).catch(() => undefined);
       await this.fs.rmdir(tmpDir).catch(() => undefined);
     }
+    progress.end("state", 1, 1, "checks");
     const anomalies = [...scan.anomalies.filter((a) => a.kind !== "tail_fragment"), ...schemaProblems];
     return {
       type: "journal_verify_report",

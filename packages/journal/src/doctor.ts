@@ -25,6 +25,8 @@ export interface FullScanOptions {
   storeId: string | undefined;
   includeArchive?: boolean;
   onRecord?: (rec: DecodedRecord, segment: string, start: number, end: number) => void;
+  /** Called before each segment is read (`done` segments of `total` scanned); may throw to stop. */
+  onSegment?: (done: number, total: number) => void;
 }
 
 export async function fullScan(o: FullScanOptions): Promise<FullScan> {
@@ -42,6 +44,7 @@ export async function fullScan(o: FullScanOptions): Promise<FullScan> {
   for (let i = 0; i < all.length; i++) {
     const { entry, archived: isArchived } = all[i]!;
     const isLast = i === all.length - 1;
+    o.onSegment?.(i, all.length);
     const buf = await readSegmentBytes(o.fs, o.paths, entry);
     // A foreign segment is classified without feeding its records to the caller.
     const peek = splitFrames(buf.subarray(0, Math.min(buf.length, 8192)), 0, false)[0];
