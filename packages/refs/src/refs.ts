@@ -212,6 +212,8 @@ interface PlannedUpdate {
 
 /** How many file operations of one transaction run at once (the libuv pool has 4 threads). */
 const IO_CONCURRENCY = 8;
+/** Up to this many ref files per transaction are written synchronously (see RefView.writeValue). */
+const SYNC_WRITES_MAX = 4;
 
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -677,11 +679,9 @@ class RefStore implements Refs {
       IO_CONCURRENCY,
       ([name]) => this.view.deleteValue(name, changedDirs),
     );
-    await mapLimit(
-      entries.filter(([, v]) => v !== null),
-      IO_CONCURRENCY,
-      ([name, value]) => this.view.writeValue(name, value as RefValue, this.pending),
-    );
+    const writes = entries.filter(([, v]) => v !== null);
+    const concurrent = writes.length > SYNC_WRITES_MAX;
+    await mapLimit(writes, IO_CONCURRENCY, ([name, value]) => this.view.writeValue(name, value as RefValue, this.pending, concurrent));
     written = entries.length;
     for (const dir of changedDirs) this.pending.addDir(dir);
     this.appliedSeq = seq;

