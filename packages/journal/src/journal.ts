@@ -110,6 +110,8 @@ export interface WithLockContext {
 }
 
 const TS = () => new Date().toISOString();
+/** A fast round writes queued appends up to about this many bytes at once. */
+const FAST_ROUND_BYTES = 1024 * 1024;
 
 /** A timestamp's JSON at its widest (toISOString for years 0-9999), for the size bound. */
 const TS_BOUND_JSON = JSON.stringify("2026-11-22T02:31:05.120Z");
@@ -431,13 +433,22 @@ export class JournalCore {
       this.kick("sync");
       return;
     }
-    const batch = this.queue.splice(0, this.queue.length);
-    try {
-      this.fastRound(this.openLock!, batch);
-    } catch (err) {
-      this.active.dirty = true;
-      for (const item of batch) item.reject(err);
-    }
+    do {
+      // Up to ~1 MiB per write, as the flusher's rounds.
+      let n = 0;
+      let bytes = 0;
+      while (n < this.queue.length && (n === 0 || bytes < FAST_ROUND_BYTES)) {
+        for (const r of this.queue[n]!.records) bytes += r.bound;
+        n++;
+      }
+      const batch = this.queue.splice(0, n);
+      try {
+        this.fastRound(this.openLock!, batch);
+      } catch (err) {
+        this.active.dirty = true;
+        for (const item of batch) item.reject(err);
+      }
+    } while (this.queue.length > 0 && this.flushing === undefined && this.fastReady());
     if (this.queue.length > 0) this.kick("sync");
   };
 
