@@ -64,6 +64,14 @@ export interface ObjectBackend {
    * backend reads only the fan-out directory the prefix selects.
    */
   listPrefix?(prefix: string): AsyncIterable<string>;
+  /**
+   * Removes objects (GC). Each name's removal is atomic (its commit point: the unlink / DELETE);
+   * durability follows the backend's fsync setting ("always": durable when it resolves,
+   * one directory fsync per fan-out directory whatever the count; "batch": at the next
+   * flush()). Absent oids are reported in `missing`, not an error. Optional: a backend
+   * without it makes the store's delete() fail with invalid_argument.
+   */
+  remove?(oids: string[]): Promise<{ removed: string[]; missing: string[] }>;
   /** Makes everything written so far durable (batch mode); a no-op where writes already are. */
   flush(): Promise<void>;
   /** Removes staging debris older than `olderThanMs`; never touches published objects. */

@@ -25,6 +25,7 @@ import {
   nodeFs,
   publishFile,
   publishTmpFile,
+  removeFiles,
   type SeamFile,
   tmpNameIn,
 } from "@snap/fs";
@@ -314,6 +315,14 @@ class FsObjectBackend implements ObjectBackend {
       const oid = oidFromNames(fanout, name);
       if (oid !== undefined) yield oid;
     }
+  }
+
+  async remove(oids: string[]): Promise<{ removed: string[]; missing: string[] }> {
+    const byPath = new Map(oids.map((oid) => [objectPath(this.dir, oid), oid]));
+    // @snap/fs removeFiles: unlink each (commit point), then one fsync per fan-out directory
+    // ("always"), or the directories handed to the flush batch ("batch").
+    const result = await removeFiles(byPath.keys(), { fs: this.fs, durability: this.fsync, batch: this.batch });
+    return { removed: result.removed.map((p) => byPath.get(p) as string), missing: result.missing.map((p) => byPath.get(p) as string) };
   }
 
   /**

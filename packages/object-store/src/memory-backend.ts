@@ -20,7 +20,7 @@ export interface MemoryBackend extends ObjectBackend {
    * (the fs equivalent is writing the file by hand).
    */
   setRaw(oid: string, bytes: Uint8Array, mtimeMs?: number): void;
-  /** Removes an object (tests; GC belongs to a higher layer). */
+  /** Removes an object without going through the store (tests). */
   deleteRaw(oid: string): boolean;
 }
 
@@ -88,6 +88,12 @@ export function createMemoryBackend(): MemoryBackend {
       for (const oid of [...objects.keys()]) {
         if (oid.startsWith(prefix) && objects.has(oid)) yield oid;
       }
+    },
+    async remove(oids) {
+      const removed: string[] = [];
+      const missing: string[] = [];
+      for (const oid of oids) (objects.delete(oid) ? removed : missing).push(oid);
+      return { removed, missing };
     },
     async flush() {},
     async cleanTmp() {

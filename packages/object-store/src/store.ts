@@ -102,6 +102,8 @@ export interface VerifyResult {
 
 export interface ObjectStoreStats {
   puts: number;
+  /** Objects removed by delete()/deleteMany(). */
+  deleted: number;
   created: number;
   existing: number;
   repaired: number;
@@ -143,6 +145,17 @@ export interface ObjectStore {
    * Reads only the fan-out directory the prefix selects (fs backend).
    */
   resolvePrefix(prefix: string): Promise<string>;
+  /**
+   * Removes one object (for GC: the store never decides what is garbage). Durable per the
+   * `fsync` mode ("always": when it resolves; "batch": after the next flush()). False when
+   * the object was not there.
+   */
+  delete(oid: string): Promise<boolean>;
+  /**
+   * Removes many objects: every oid is checked first (oid_invalid before anything is
+   * removed), then each is unlinked, then each fan-out directory fsynced once ("always").
+   */
+  deleteMany(oids: Iterable<string>): Promise<{ removed: string[]; missing: string[] }>;
   verify(options?: VerifyOptions): Promise<VerifyResult>;
   flush(): Promise<void>;
   cleanTmp(options?: { olderThanMs?: number }): Promise<{ removed: number }>;
@@ -185,7 +198,7 @@ type Intact = "intact" | "corrupt" | "vanished";
 
 class ContentAddressedStore implements ObjectStore {
   private closed = false;
-  private readonly counters: ObjectStoreStats = { puts: 0, created: 0, existing: 0, repaired: 0, gets: 0, corruptFound: 0 };
+  private readonly counters: ObjectStoreStats = { puts: 0, deleted: 0, created: 0, existing: 0, repaired: 0, gets: 0, corruptFound: 0 };
 
   constructor(
     private readonly backend: ObjectBackend,
@@ -448,6 +461,26 @@ class ContentAddressedStore implements ObjectStore {
       data: { prefix, candidates: matches.slice(0, MAX_CANDIDATES), count: matches.length },
       hint: "give more characters of the oid",
     });
+  }
+
+  async delete(oid: string): Promise<boolean> {
+    return (await this.deleteMany([oid])).removed.length === 1;
+  }
+
+  async deleteMany(oids: Iterable<string>): Promise<{ removed: string[]; missing: string[] }> {
+    this.open();
+    if (oids === null || typeof oids !== "object" || !(Symbol.iterator in oids)) {
+      throw new SnapError("invalid_argument", "deleteMany takes an iterable of oids");
+    }
+    const list = [...new Set(oids)];
+    for (const oid of list) assertOid(oid);
+    if (list.length === 0) return { removed: [], missing: [] };
+    if (typeof this.backend.remove !== "function") {
+      throw new SnapError("invalid_argument", `the ${this.backend.kind} backend cannot delete objects`, { data: { backend: this.backend.kind } });
+    }
+    const result = await this.backend.remove(list);
+    this.counters.deleted += result.removed.length;
+    return result;
   }
 
   async verify(options: VerifyOptions = {}): Promise<VerifyResult> {

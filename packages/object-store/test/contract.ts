@@ -383,6 +383,36 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       expect(() => store.list({ prefix: "XY" })).toThrow();
     });
 
+    it("delete removes an object: reads then fail with object_not_found, list omits it, a new put creates it again", async () => {
+      const a = await store.putBytes("delete me");
+      const b = await store.putStream([bytesOf(200_000, 5)]);
+      const keep = await store.putBytes("keep me");
+      expect(await store.delete(a.oid)).toBe(true);
+      expect(await store.delete(a.oid)).toBe(false); // already gone
+      expect(await store.has(a.oid)).toBe(false);
+      expect(await store.stat(a.oid)).toBeUndefined();
+      await expectCode(store.getBytes(a.oid), "object_not_found");
+      await expectCode(store.getStream(a.oid), "object_not_found");
+      expect(await collect(store.list())).toEqual([b.oid, keep.oid].sort());
+      expect(await store.putBytes("delete me")).toEqual({ oid: a.oid, created: true, repaired: false });
+      const many = await store.deleteMany([a.oid, b.oid, a.oid, sha256("never stored")]);
+      expect(many.removed.sort()).toEqual([a.oid, b.oid].sort());
+      expect(many.missing).toEqual([sha256("never stored")]);
+      expect(await collect(store.list())).toEqual([keep.oid]);
+      expect(Buffer.from(await store.getBytes(keep.oid)).toString()).toBe("keep me");
+      expect(store.stats().deleted).toBe(3);
+      expect(await store.deleteMany([])).toEqual({ removed: [], missing: [] });
+      expect(await h.debris()).toEqual([]);
+    });
+
+    it("delete refuses bad oids before removing anything", async () => {
+      const a = await store.putBytes("stays");
+      await expectCode(store.delete("ABC"), "oid_invalid");
+      await expectCode(store.deleteMany([a.oid, "../../etc/passwd"]), "oid_invalid");
+      await expectCode(store.deleteMany(42 as never), "invalid_argument");
+      expect(await store.has(a.oid)).toBe(true);
+    });
+
     it("flush and cleanTmp succeed in any state; a closed store refuses work", async () => {
       await store.putBytes("a");
       await store.flush();
@@ -393,6 +423,7 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       await expectCode(store.putBytes("b"), "closed");
       await expectCode(store.getBytes(sha256("a")), "closed");
       await expectCode(store.verify(), "closed");
+      await expectCode(store.delete(sha256("a")), "closed");
     });
   });
 }

@@ -16,9 +16,7 @@
  * `dryRun` computes exactly the same plan and removes nothing.
  */
 import { join } from "node:path";
-import { rm } from "node:fs/promises";
-import { isDeadOnThisHost, isCode, nodeFs, withLock } from "@snap/fs";
-import { objectPath } from "@snap/object-store";
+import { isDeadOnThisHost, isCode, nodeFs, removeTree, withLock } from "@snap/fs";
 import { parseVersioned, SnapError } from "@snap/schema";
 import { markReachable, type Kind } from "./reachability.js";
 import { leaseDefinition, releaseIntentDefinition, type GcReport, type Lease } from "./schema.js";
@@ -47,6 +45,8 @@ export interface GcOptions extends LongOperationOptions {
 }
 
 const HOUR = 3_600_000;
+/** Objects re-checked and removed together (one directory fsync per fan-out directory per chunk). */
+const SWEEP_CHUNK = 512;
 
 export async function gc(ctx: StoreContext, options: GcOptions = {}): Promise<GcReport> {
   const graceMs = options.graceMs ?? HOUR;
@@ -160,38 +160,44 @@ async function gcLocked(ctx: StoreContext, options: GcOptions, graceMs: number):
   // Commit point: from here on gc finishes whatever the signal says (a dry run removes
   // nothing, so it stays interruptible).
   checkAborted(signal, "gc");
-  let swept = 0;
-  for (const oid of candidates) {
-    progress.update("sweep", swept++, candidates.length, "objects");
-    const t = times.get(oid) as { mtimeMs: number; size: number };
-    if (!dryRun) {
-      // Re-check the time right before removing: a put may have freshened it meanwhile.
-      const st = await ctx.objects.stat(oid);
-      if (st === undefined) continue;
-      if (isYoung(st)) continue;
-      try {
-        await nodeFs.unlink(objectPath(join(ctx.dir, "objects"), oid));
-      } catch (err) {
-        if (!isCode(err, "ENOENT")) throw err;
-        continue;
-      }
-    }
-    removed.push(oid);
-    bytes += t.size;
+  if (!dryRun && runRefsRemoved.length > 0) {
+    // Before the sweep: a crash between the two leaves garbage, never a ref to a removed object.
+    await ctx.refs.transaction(
+      runRefsRemoved.map((r) => ({ ref: r.ref, expect: r.oid, set: "delete" })),
+      { reason: `gc: retention removed ${runRefsRemoved.length} run ref(s)` },
+    );
   }
-  if (!dryRun) {
-    if (runRefsRemoved.length > 0) {
-      await ctx.refs.transaction(
-        runRefsRemoved.map((r) => ({ ref: r.ref, expect: r.oid, set: "delete" })),
-        { reason: `gc: retention removed ${runRefsRemoved.length} run ref(s)` },
-      );
+  let swept = 0;
+  // Removal through the object store (@snap/object-store deleteMany -> @snap/fs removeFiles:
+  // unlinks, then one fsync per fan-out directory), a chunk at a time so that the re-check of
+  // each object's time stays close to its removal.
+  for (let at = 0; at < candidates.length; at += SWEEP_CHUNK) {
+    const chunk = candidates.slice(at, at + SWEEP_CHUNK);
+    let doomed = chunk;
+    if (!dryRun) {
+      doomed = [];
+      for (const oid of chunk) {
+        // Re-check the time right before removing: a put may have freshened it meanwhile.
+        const st = await ctx.objects.stat(oid);
+        if (st !== undefined && !isYoung(st)) doomed.push(oid);
+      }
+      const gone = new Set((await ctx.objects.deleteMany(doomed)).removed);
+      doomed = doomed.filter((oid) => gone.has(oid));
     }
+    for (const oid of doomed) {
+      removed.push(oid);
+      bytes += (times.get(oid) as { size: number }).size;
+    }
+    swept += chunk.length;
+    progress.update("sweep", swept, candidates.length, "objects");
+  }
+  progress.end("sweep", candidates.length, candidates.length, "objects");
+  if (dryRun) checkAborted(signal, "gc");
+  if (!dryRun) {
     for (const name of staleLeases) await nodeFs.unlink(join(leaseDir, name)).catch(() => undefined);
     for (const d of [leaseDir, join(ctx.dir, "cache")]) await removePublishDebris(d, graceMs, now);
     await ctx.objects.cleanTmp({ olderThanMs: Math.max(graceMs, 60_000) }).catch(() => undefined);
   }
-  progress.end("sweep", candidates.length, candidates.length, "objects");
-  if (dryRun) checkAborted(signal, "gc");
   // 6. Old materializations.
   const releaseDirsRemoved = await pruneMaterializations(ctx, options.keepMaterializations ?? 1, dryRun);
   return {
@@ -271,7 +277,9 @@ async function pruneMaterializations(ctx: StoreContext, keep: number, dryRun: bo
       const oid = entry.endsWith(".json") ? entry.slice(0, -5) : entry;
       if (!/^[0-9a-f]{64}$/.test(oid) || keepOids.has(oid)) continue;
       out.push(`releases/${name}/${entry}`);
-      if (!dryRun) await rm(join(base, entry), { recursive: true, force: true });
+      // @snap/fs removeTree: the materialization is renamed aside (it disappears whole; a crash
+      // leaves `.tmp-*` debris that release recovery removes), its parent fsynced, then deleted.
+      if (!dryRun) await removeTree(join(base, entry), { fs: ctx.fs });
     }
   }
   return out.sort();

@@ -32,7 +32,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from "node:path";
-import { type FsSeam, FsyncBatch, fsyncDir, isCode, publishFile, swapSymlink, withLock } from "@snap/fs";
+import { type FsSeam, FsyncBatch, fsyncDir, isCode, publishFile, removeTree, swapSymlink, withLock } from "@snap/fs";
 import { canonicalJson, isOid, isSnapError, parseVersioned, SnapError, type Manifest, type Projection, type Release } from "@snap/schema";
 import { AdapterRegistry, type AdapterContext } from "./adapters.js";
 import { configFingerprint } from "./fingerprint.js";
@@ -211,22 +211,11 @@ async function cleanLinkDebris(fs: FsSeam, target: string): Promise<void> {
 
 /**
  * Removes a tree snap made itself under releases/N (staging debris `.tmp-*`, a moved-aside
- * incomplete materialization): never a target, never user data. Not durable (debris).
+ * incomplete materialization): never a target, never user data. Not durable (debris), and
+ * done by @snap/fs removeTree (no symlink followed).
  */
 async function removeOwnTree(fs: FsSeam, path: string): Promise<void> {
-  let st;
-  try {
-    st = await fs.lstat(path);
-  } catch (err) {
-    if (isCode(err, "ENOENT")) return;
-    throw err;
-  }
-  if (st.isDirectory()) {
-    for (const name of await fs.readdir(path)) await removeOwnTree(fs, join(path, name));
-    await fs.rmdir(path);
-  } else {
-    await fs.unlink(path);
-  }
+  await removeTree(path, { fs, durability: "never" });
 }
 
 function projectionsOf(manifest: Manifest, allLabels: () => Promise<string[]>): Promise<[string, Projection][]> {

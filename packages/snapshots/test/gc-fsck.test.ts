@@ -1,4 +1,4 @@
-import { chmod, readFile, unlink, writeFile, utimes } from "node:fs/promises";
+import { chmod, readdir, readFile, unlink, writeFile, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { objectPath } from "@snap/object-store";
@@ -56,6 +56,41 @@ describe("gc", () => {
     expect(await (await fx.store.view(r1.snapshotOid)).text("f")).toBe("released v1");
     const committed = await inflight.commit();
     expect(await (await fx.store.view(committed.snapshotOid)).text("x")).toBe("in flight");
+    expect((await fx.store.fsck()).ok).toBe(true);
+  });
+
+  it("removes objects through the object store's deleteMany and old materializations through @snap/fs removeTree: serving and previous kept, no debris", async () => {
+    fx = await newStore();
+    const target = join(fx.root, "site");
+    const snaps: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      snaps.push((await build(fx.store, { "index.html": `v${i}` })).snapshotOid);
+      await fx.store.release({ name: "prod", target });
+    }
+    const txn = await fx.store.begin({ pipeline: "main" });
+    await txn.recordArtifact({ label: "garbage", content: "garbage" });
+    await txn.abort();
+    const objects = fx.store.context.objects;
+    const deleted: string[] = [];
+    const original = objects.deleteMany.bind(objects);
+    objects.deleteMany = async (oids) => {
+      const r = await original(oids);
+      deleted.push(...r.removed);
+      return r;
+    };
+    const dry = await fx.store.gc({ dryRun: true, graceMs: 0 });
+    expect(dry.release_dirs_removed).toEqual([`releases/prod/${snaps[0]}`, `releases/prod/${snaps[0]}.json`]);
+    expect(deleted).toEqual([]);
+    const real = await fx.store.gc({ graceMs: 0 });
+    expect(real.release_dirs_removed).toEqual(dry.release_dirs_removed);
+    expect(real.objects_removed.length).toBe(2);
+    expect(deleted.sort()).toEqual([...real.objects_removed].sort());
+    const left = (await readdir(join(fx.dir, "releases", "prod"))).sort();
+    expect(left.filter((n) => n.startsWith(".tmp-"))).toEqual([]);
+    expect(left).toEqual([snaps[1], `${snaps[1]}.json`, snaps[2], `${snaps[2]}.json`, "target.json"].sort());
+    expect(await readFile(join(target, "index.html"), "utf8")).toBe("v2");
+    const back = await fx.store.revert({ name: "prod" });
+    expect(back.reused).toBe(true); // the previous materialization was kept
     expect((await fx.store.fsck()).ok).toBe(true);
   });
 
