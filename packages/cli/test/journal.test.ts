@@ -1,6 +1,7 @@
 /** `snap journal …` end to end on the built binary: every subcommand, human and --json, and its exit codes. */
-import { readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { openJournal } from "@snap/journal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANSI, collect, parseJson, snap, startSnap, tempDir, validateDoc } from "./snap.js";
 
@@ -157,5 +158,49 @@ describe("snap journal", () => {
     expect(read.stderr).toMatch(/^error\[journal_corrupt\]: /);
     const salvage = await snap(["journal", "read", "--dir", copy, "--recovery", "salvage", "--json"]);
     expect(salvage.code, salvage.stderr).toBe(0);
+  });
+});
+
+describe("Ctrl-C during journal checkpoint", () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const staging = (dir: string) => existsSync(join(dir, "tmp")) && readdirSync(join(dir, "tmp")).some((n) => n.startsWith(".tmp-ckpt-"));
+  const checkpoints = (dir: string) => (existsSync(join(dir, "checkpoints")) ? readdirSync(join(dir, "checkpoints")).filter((n) => n.endsWith(".ndjson")).sort() : []);
+
+  it("stops before the publish with exit 130 and the error document, publishing nothing, or finishes with its result", async () => {
+    const dir = join(tmp.dir, "interrupted-checkpoint");
+    const journal = await openJournal({ dir });
+    const outcomes: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let batch = 0; batch < 20; batch++) {
+        const records = Array.from({ length: 1000 }, (_, i) => ({ action: "put", item_type: "note", item_id: `n${round}-${batch}-${i}`, payload: { text: "y".repeat(60) } }));
+        await journal.appendMany(records, { durability: "none" });
+      }
+      const before = checkpoints(dir);
+      const child = startSnap(["journal", "checkpoint", "--dir", dir, "--json"]);
+      let exited = false;
+      child.on("exit", () => (exited = true));
+      const done = collect(child);
+      // the checkpoint is being written to its temporary file: the publish is still ahead
+      while (!exited && !staging(dir)) await sleep(2);
+      if (!exited) child.kill("SIGINT");
+      const r = await done;
+      expect(r.signal, r.stderr).toBeNull();
+      if (r.code === 0) {
+        const doc = parseJson<{ name: string; created: boolean }>(r, "journal_checkpoint_result");
+        expect(checkpoints(dir)).toEqual([...before, doc.name].sort());
+        outcomes.push("completed");
+      } else {
+        expect(r.code, r.stderr).toBe(130);
+        expect(parseJson<{ error: { code: string } }>(r, "cli_error").error.code).toBe("interrupted");
+        expect(checkpoints(dir)).toEqual(before);
+        outcomes.push("interrupted");
+      }
+      expect(staging(dir), "the temporary checkpoint file was left behind").toBe(false);
+    }
+    await journal.close();
+    const verify = await snap(["journal", "verify", "--dir", dir, "--json"]);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(parseJson<{ ok: boolean }>(verify, "journal_verify_report").ok).toBe(true);
+    console.log(`journal checkpoint under SIGINT: ${outcomes.join(", ")}`);
   });
 });

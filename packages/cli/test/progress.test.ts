@@ -1,5 +1,5 @@
 /**
- * Progress bars on a real terminal. The built binary runs under a pseudo-TTY (util-linux
+ * Progress bars on a real terminal (commit, fsck, gc, journal checkpoint and verify). The built binary runs under a pseudo-TTY (util-linux
  * `script`) with stdout redirected to a file, so the pty carries stderr alone: the bar must be
  * there with its counts, erased before the result, and must never reach stdout. Piped stderr,
  * --quiet and --json get no bar and no control sequences at all.
@@ -10,6 +10,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { openJournal } from "@snap/journal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANSI, BIN, cleanEnv, parseJson, snap, tempDir } from "./snap.js";
 
@@ -109,6 +110,33 @@ describe.skipIf(skipReason !== undefined)("progress on a TTY (util-linux script 
     expect(shown).toContainEqual(expect.stringMatching(/^gc sweep \[#{24}\] (\d+)\/\1 objects 100%/));
     expect(gc.stdout).toMatch(/^removed (4\d|[5-9]\d|\d{3,}) objects/);
     expect(gc.stdout).not.toMatch(/\r|\u001b/);
+  });
+
+  it("journal checkpoint and verify draw their phases with counts on the TTY", async () => {
+    // a standalone journal with enough records for several segments
+    const dir = join(project, "journal");
+    const journal = await openJournal({ dir, segmentBytes: 64 * 1024 });
+    for (let batch = 0; batch < 20; batch++) {
+      const records = Array.from({ length: 500 }, (_, i) => ({ action: "put", item_type: "note", item_id: `n${(batch * 500 + i) % 3000}`, payload: { batch, i, text: "x".repeat(40) } }));
+      await journal.appendMany(records, { durability: "none" });
+    }
+    await journal.close();
+
+    const ckpt = await onTty(["journal", "checkpoint", "--dir", dir]);
+    expect(ckpt.code, ckpt.tty).toBe(0);
+    const shownCkpt = frames(ckpt.tty);
+    expect(shownCkpt, ckpt.tty).toContainEqual(expect.stringMatching(/^checkpoint scan \[#{24}\] 10000\/10000 records 100%/));
+    expect(shownCkpt).toContainEqual(expect.stringMatching(/^checkpoint write \[#{24}\] [\d.]+ (B|KiB|MiB)\/[\d.]+ (B|KiB|MiB) 100%/));
+    expect(ckpt.stdout).toMatch(/^wrote ckpt-/);
+    expect(ckpt.stdout).not.toMatch(/\r|\u001b/);
+
+    const verify = await onTty(["journal", "verify", "--dir", dir]);
+    expect(verify.code, verify.tty).toBe(0);
+    const shownVerify = frames(verify.tty);
+    expect(shownVerify, verify.tty).toContainEqual(expect.stringMatching(/^verify scan \[#{24}\] (\d+)\/\1 segments 100%/));
+    expect(shownVerify).toContainEqual(expect.stringMatching(/^verify rebuild \[#{24}\] 3000\/3000 entities 100%/));
+    expect(verify.stdout).toMatch(/^10000 records, 3000 entities/);
+    expect(verify.stdout).not.toMatch(/\r|\u001b/);
   });
 
   it("--quiet and --json draw nothing on the TTY; --json still prints its one document", async () => {

@@ -7,7 +7,7 @@ import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { openJournal, type DumpLine, type Durability, type Journal, type JournalGap, type JournalRecord, type RecoveryMode } from "@snap/journal";
-import { SnapError } from "@snap/schema";
+import { SnapError, type LongOperationOptions } from "@snap/schema";
 import { outcome, type CommandContext, type HandlerResult } from "../context.js";
 import { formatBytes, formatTable, plural, relativeTime } from "../format.js";
 import { parseCount, type CommandGroup, type CommandSpec } from "../program.js";
@@ -286,14 +286,22 @@ const state: CommandSpec = {
   },
 };
 
+/** The journal's long-operation options: this command's signal, and the bar's onProgress on a TTY. */
+function longOperation(ctx: CommandContext, label: string): LongOperationOptions {
+  const options: LongOperationOptions = { signal: ctx.signal };
+  const progress = ctx.out.progress(label).startActivity();
+  if (progress.onProgress !== undefined) options.onProgress = progress.onProgress;
+  return options;
+}
+
 const checkpoint: CommandSpec = {
   usage: "checkpoint",
+  abortable: true,
   summary: "write a checkpoint of the live state (verified before it is published)",
   examples: [["snap journal checkpoint", "write checkpoints/ckpt-<seq>.ndjson"]],
   async run(ctx, _args, opts) {
     return withJournal(ctx, opts, false, async (journal, dir) => {
-      ctx.out.progress("checkpoint").startActivity();
-      const result = await journal.checkpoint();
+      const result = await journal.checkpoint(longOperation(ctx, "checkpoint"));
       const doc = { type: "journal_checkpoint_result" as const, schema_version: 1, journal: dir, name: result.name, head_seq: result.head_seq, entities: result.count, created: result.created };
       return outcome(journalCheckpointResultDefinition, doc, (out) => {
         out.data(`${result.created ? "wrote" : "up to date:"} ${result.name} (head seq ${result.head_seq}, ${plural(result.count, "entity", "entities")})`);
@@ -304,11 +312,12 @@ const checkpoint: CommandSpec = {
 
 const archive: CommandSpec = {
   usage: "archive",
+  abortable: true,
   summary: "move segments superseded by two verified checkpoints to archive/ (never deletes)",
   examples: [["snap journal archive", "archive what the two newest checkpoints supersede"]],
   async run(ctx, _args, opts) {
     return withJournal(ctx, opts, false, async (journal, dir) => {
-      const report = await journal.archive();
+      const report = await journal.archive(longOperation(ctx, "archive"));
       const doc = { type: "journal_archive_result" as const, schema_version: 1, journal: dir, ...report };
       return outcome(journalArchiveResultDefinition, doc as typeof journalArchiveResultDefinition.example, (out) => {
         if (report.reason !== undefined) out.note(report.reason);
@@ -353,12 +362,12 @@ const doctor: CommandSpec = {
 
 const verify: CommandSpec = {
   usage: "verify",
+  abortable: true,
   summary: "rebuild the state from genesis in a temporary directory and diff it against checkpoints and the live state (exit 4 on differences)",
   examples: [["snap journal verify", "full rebuild and comparison"]],
   async run(ctx, _args, opts) {
     return withJournal(ctx, opts, false, async (journal) => {
-      ctx.out.progress("verify").startActivity();
-      const report = await journal.verify();
+      const report = await journal.verify(longOperation(ctx, "verify"));
       return outcome(
         journalVerifyReportDefinition,
         report,
