@@ -449,6 +449,7 @@ class RefStore implements Refs {
         await this.applyValues(new Map(planned.map((p) => [p.ref, p.new])), seq, false);
         if (this.appliedSeq - this.durableSeq >= this.maxUnflushedSeqs) await this.flushPending(false);
       } catch (err) {
+        this.appliedSeq = -1; // the next lock holder replays from the durable watermark
         const inner = isSnapError(err) ? err.toJSON() : { message: String(err) };
         throw new SnapError(
           isSnapError(err, "fault_injected") ? "fault_injected" : "io_error",
