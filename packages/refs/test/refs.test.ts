@@ -1,6 +1,7 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FsSeam, nodeFs } from "@snap/fs";
 import { isSnapError, parseVersioned } from "@snap/schema";
 import {
   REF_TXN_ACTION,
@@ -210,6 +211,46 @@ describe("transactions", () => {
     expect(await b.refs.read("refs/heads/main")).toBe(oid(2));
     expect(await b.refs.read("refs/heads/new")).toBe(oid(3));
     expect((await b.refs.verify()).ok).toBe(true);
+  });
+
+  it("a ref-file flush that fails after the commit point is io_error with committed: true; the next transaction replays and flushes", async () => {
+    // A seam whose next fsync of a ref file fails with EIO (the journal's fdatasync is not affected).
+    let failNext = false;
+    const seam: FsSeam = {
+      ...nodeFs,
+      async open(path, flags, mode) {
+        const file = await nodeFs.open(path, flags, mode);
+        if (!path.includes(`${sep}refs${sep}`)) return file;
+        return {
+          path: file.path,
+          write: (d, pos) => file.write(d, pos),
+          read: (b, o, l, pos) => file.read(b, o, l, pos),
+          async sync() {
+            if (failNext) {
+              failNext = false;
+              throw Object.assign(new Error(`EIO: injected on ${path}`), { code: "EIO" });
+            }
+            return file.sync();
+          },
+          datasync: () => file.datasync(),
+          stat: () => file.stat(),
+          truncate: (l) => file.truncate(l),
+          close: () => file.close(),
+        };
+      },
+    };
+    const { refs } = await fresh({ fs: seam, refFiles: "per-transaction" });
+    await refs.transaction([{ ref: "refs/heads/main", set: oid(1) }]);
+    failNext = true;
+    const e = await err(refs.transaction([{ ref: "refs/heads/main", expect: oid(1), set: oid(2) }], { reason: "flush fails" }));
+    expect(isSnapError(e, "io_error"), String(e)).toBe(true);
+    expect((e as { data: { committed: boolean; seq: number } }).data).toMatchObject({ committed: true, seq: expect.any(Number) });
+    // Committed: renamed into place, in the reflog, and never applied twice.
+    expect(await refs.read("refs/heads/main")).toBe(oid(2));
+    await refs.transaction([{ ref: "refs/heads/main", expect: oid(2), set: oid(3) }]);
+    expect((await refs.log("refs/heads/main")).map((x) => x.new)).toEqual([oid(3), oid(2), oid(1)]);
+    expect(failNext).toBe(false);
+    expect((await refs.verify()).ok).toBe(true);
   });
 
   it("a lost applied watermark only re-applies (idempotent)", async () => {
