@@ -244,7 +244,7 @@ describe("transactions", () => {
     failNext = true;
     const e = await err(refs.transaction([{ ref: "refs/heads/main", expect: oid(1), set: oid(2) }], { reason: "flush fails" }));
     expect(isSnapError(e, "io_error"), String(e)).toBe(true);
-    expect((e as { data: { committed: boolean; seq: number } }).data).toMatchObject({ committed: true, seq: expect.any(Number) });
+    expect((e as { data: Record<string, unknown> }).data).toMatchObject({ committed: true, seq: expect.any(Number) });
     // Committed: renamed into place, in the reflog, and never applied twice.
     expect(await refs.read("refs/heads/main")).toBe(oid(2));
     await refs.transaction([{ ref: "refs/heads/main", expect: oid(2), set: oid(3) }]);
