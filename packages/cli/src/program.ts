@@ -64,7 +64,10 @@ function examplesText(examples: [string, string][]): string {
 }
 
 function addSpec(parent: Command, spec: CommandSpec, dispatch: Dispatch): Command {
-  const cmd = parent.command(spec.usage).summary(spec.summary).description(spec.description ?? spec.summary);
+  // Commander wraps descriptions to the terminal's width itself: a single line break in the
+  // source is a space (a blank line still starts a paragraph).
+  const description = (spec.description ?? spec.summary).replace(/(?<!\n)\n(?!\n)/g, " ");
+  const cmd = parent.command(spec.usage).summary(spec.summary).description(description);
   spec.options?.(cmd);
   cmd.addHelpText("after", examplesText(spec.examples));
   cmd.action(async (...actionArgs: unknown[]) => {
