@@ -18,7 +18,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
-import { type FsSeam, FsyncBatch, isCode, nodeFs } from "@snap/fs";
+import { type FsSeam, FsyncBatch, isCode, nodeFs, removeTree } from "@snap/fs";
 import { SnapError, isOid, isSnapError, parseVersioned } from "@snap/schema";
 import { type RefValue, isSymbolicValue, symbolicTarget, symbolicValue } from "./format.js";
 import { HEAD, assertRefName, assertRefPrefix, findNameConflict, parentNames } from "./names.js";
@@ -558,7 +558,7 @@ class RefStore implements Refs {
           },
         );
       } finally {
-        await removeTree(this.fs, tmpRoot);
+        await removeTree(tmpRoot, { fs: this.fs, durability: "never" });
       }
       const names = [...new Set([...rebuiltValues.keys(), ...live.keys()])].sort();
       const mismatches: RefsVerifyReport["mismatches"] = [];
@@ -870,18 +870,3 @@ function prepareUpdates(updates: RefUpdate[]): PreparedUpdate[] {
   return out;
 }
 
-async function removeTree(fs: FsSeam, path: string): Promise<void> {
-  let st;
-  try {
-    st = await fs.lstat(path);
-  } catch (err) {
-    if (isCode(err, "ENOENT")) return;
-    throw err;
-  }
-  if (st.isDirectory()) {
-    for (const entry of await fs.readdir(path)) await removeTree(fs, join(path, entry));
-    await fs.rmdir(path);
-  } else {
-    await fs.unlink(path);
-  }
-}

@@ -47,7 +47,7 @@ export { commitDirectory, type CommitDirectoryOptions, type CommitDirectoryResul
 export { resolveRev, type ResolvedRev } from "./resolve.js";
 export { openView, logFrom, listRuns, type SnapshotView, type ArtifactView, type LogEntry, type RunEntry } from "./view.js";
 export { filesAdapter, concatAdapter, safeJoin, AdapterRegistry, type ReleaseAdapter, type AdapterContext, type AdapterPlan } from "./adapters.js";
-export { type ReleaseOptions, type RevertOptions, type ReleaseResult, type ReleaseInfo, type ReleaseStep } from "./release.js";
+export { type ReleaseOptions, type RevertOptions, type ReleaseResult, type ReleaseInfo, type ReleaseStep, type ReleaseSwap } from "./release.js";
 export { gc, type GcOptions } from "./gc.js";
 export { fsck, assertFsckClean, type FsckOptions, type FsckResult } from "./fsck.js";
 export { linksOf, markReachable } from "./reachability.js";

@@ -43,6 +43,9 @@ import { readJsonFile, type StoreContext } from "./store.js";
 import { readManifest, readSnapshot } from "./transaction.js";
 import { openView } from "./view.js";
 import { checkAborted } from "./progress.js";
+import { dropOldCopy, dropStagedLeftovers, recoverRenameSwap, renameModeOwner, renameSwap, stageRenameSwap, symlinksWork, type ReleaseSwap } from "./release-rename.js";
+
+export type { ReleaseSwap } from "./release-rename.js";
 
 export interface ReleaseOptions {
   /** Revision to release (default "HEAD"). */
@@ -64,6 +67,13 @@ export interface ReleaseOptions {
    * release finishes and the signal is ignored.
    */
   signal?: AbortSignal;
+  /**
+   * How the target is switched: "symlink" (an atomic symlink swap), "rename" (the target is a
+   * real directory, switched by two renames with the release intent as recovery record; see
+   * release-rename.ts), or "auto" (default): symlink, unless the target is already in rename
+   * mode or symlink(2) fails here with EPERM/ENOTSUP/EINVAL/ENOSYS/EACCES.
+   */
+  swap?: ReleaseSwap;
 }
 
 export type ReleaseStep = "resolved" | "materialized" | "object-written" | "intent-written" | "switched" | "ref-moved" | "done";
@@ -77,6 +87,8 @@ export interface RevertOptions {
   lockTimeoutMs?: number;
   /** As ReleaseOptions.signal. */
   signal?: AbortSignal;
+  /** As ReleaseOptions.swap. */
+  swap?: ReleaseSwap;
 }
 
 export interface ReleaseResult {
@@ -128,8 +140,13 @@ async function ensureRelDir(ctx: StoreContext, name: string): Promise<string> {
   return dir;
 }
 
-/** What the target symlink points at, if it is a snap-made link of release `name`. */
-async function inspectTarget(ctx: StoreContext, name: string, target: string): Promise<{ state: "absent" } | { state: "ours"; snapshotOid: string | null } | { state: "foreign"; why: string }> {
+type TargetState = { state: "absent" } | { state: "ours"; snapshotOid: string | null; mode: "symlink" | "rename" } | { state: "foreign"; why: string };
+
+/**
+ * What the target is: absent; ours (a snap-made link into releases/N, or a rename-mode
+ * directory whose marker names release N); or foreign (anything else).
+ */
+async function inspectTarget(ctx: StoreContext, name: string, target: string): Promise<TargetState> {
   let st;
   try {
     st = await ctx.fs.lstat(target);
@@ -137,13 +154,18 @@ async function inspectTarget(ctx: StoreContext, name: string, target: string): P
     if (isCode(err, "ENOENT")) return { state: "absent" };
     throw err;
   }
-  if (!st.isSymbolicLink()) return { state: "foreign", why: st.isDirectory() ? "a directory" : "a file" };
+  if (st.isDirectory()) {
+    const owner = await renameModeOwner(ctx.fs, target);
+    if (owner === name) return { state: "ours", snapshotOid: null, mode: "rename" };
+    return { state: "foreign", why: owner === undefined ? "a directory" : `the rename-mode target of release ${owner}` };
+  }
+  if (!st.isSymbolicLink()) return { state: "foreign", why: "a file" };
   const text = await ctx.fs.readlink(target);
   const points = resolvePath(dirname(target), text);
   const base = relDir(ctx, name);
   if (dirname(points) === base) {
     const leaf = basename(points);
-    return { state: "ours", snapshotOid: isOid(leaf) ? leaf : null };
+    return { state: "ours", snapshotOid: isOid(leaf) ? leaf : null, mode: "symlink" };
   }
   const releasesRoot = join(ctx.dir, "releases");
   if (points.startsWith(releasesRoot + sep)) return { state: "foreign", why: `a link of another release (${relative(releasesRoot, points).split(sep)[0]})` };
@@ -380,6 +402,19 @@ async function releaseLocked(ctx: StoreContext, adapters: AdapterRegistry, optio
   await ctx.objects.flush(); // durable before the intent or the ref names it
   await step("object-written");
   checkAborted(signal, "release"); // last chance: the intent below is the commit point
+  const previousSnapshotOid = previous?.snapshot_oid ?? null;
+  const mode = await chooseSwap(ctx, options.swap ?? "auto", target, now);
+  if (mode === "rename") {
+    try {
+      await stageRenameSwap(ctx.fs, name, target, snapshotOid, previousSnapshotOid, mat.dir);
+    } catch (err) {
+      throw new SnapError("release_failed", `release ${name}: staging the copy beside ${target} failed: ${(err as Error).message}`, {
+        data: { name, target },
+        cause: err,
+        hint: "the previous release still serves; fix the cause and release again",
+      });
+    }
+  }
   if (recorded !== target) {
     await publishFile(join(base, "target.json"), Buffer.from(`${canonicalJson({ type: "release_target", schema_version: 1, name, target })}\n`), { fs: ctx.fs, mode: "replace" });
   }
@@ -390,7 +425,7 @@ async function releaseLocked(ctx: StoreContext, adapters: AdapterRegistry, optio
     snapshot_oid: snapshotOid,
     release_oid: put.oid,
     previous_release_oid: previousOid,
-    previous_snapshot_oid: previous?.snapshot_oid ?? null,
+    previous_snapshot_oid: previousSnapshotOid,
     target,
     started_at: release.released_at,
   };
@@ -398,16 +433,32 @@ async function releaseLocked(ctx: StoreContext, adapters: AdapterRegistry, optio
   // rolls back, and this call no longer listens to the signal.
   await publishFile(join(base, "pending.json"), Buffer.from(`${canonicalJson(intent)}\n`), { fs: ctx.fs, mode: "replace" });
   await step("intent-written");
-  await swapLink(ctx.fs, target, mat.dir);
+  if (mode === "symlink") await swapLink(ctx.fs, target, mat.dir);
+  else await renameSwap(ctx.fs, target, snapshotOid, previousSnapshotOid);
   await step("switched");
   await ctx.refs.transaction([{ ref: refName, expect: previousOid ?? "absent", set: put.oid }], { reason: `release ${name} ${snapshotOid}` });
   await step("ref-moved");
+  if (mode === "rename") {
+    const aside = await dropOldCopy(ctx.fs, target, previousSnapshotOid, previousSnapshotOid === null ? null : join(base, previousSnapshotOid));
+    movedAside ??= aside;
+  }
   await ctx.fs.unlink(join(base, "pending.json"));
   await fsyncDir(base, ctx.fs);
   await step("done");
   const result: ReleaseResult = { name, releaseOid: put.oid, snapshotOid, previousReleaseOid: previousOid, target, materialization: mat.dir, reused: mat.reused, release };
   if (movedAside !== undefined) result.movedAside = movedAside;
   return result;
+}
+
+/** The swap a release uses (see ReleaseOptions.swap). A rename-mode target stays in rename mode. */
+async function chooseSwap(ctx: StoreContext, swap: ReleaseSwap, target: string, seen: TargetState): Promise<"symlink" | "rename"> {
+  if (swap !== "auto" && swap !== "symlink" && swap !== "rename") {
+    throw new SnapError("invalid_argument", `swap must be "auto", "symlink" or "rename", not ${JSON.stringify(swap)}`);
+  }
+  if (swap === "rename" || (seen.state === "ours" && seen.mode === "rename")) return "rename";
+  if (swap === "symlink") return "symlink";
+  await ensureDurableDir(ctx.fs, dirname(target));
+  return (await symlinksWork(ctx.fs, target)) ? "symlink" : "rename";
 }
 
 function foreignTarget(name: string, target: string, why: string): SnapError {
@@ -446,6 +497,7 @@ export async function revert(ctx: StoreContext, adapters: AdapterRegistry, optio
       if (options.target !== undefined) o.target = options.target;
       if (options.force !== undefined) o.force = options.force;
       if (options.signal !== undefined) o.signal = options.signal;
+      if (options.swap !== undefined) o.swap = options.swap;
       return releaseLocked(ctx, adapters, o);
     },
     { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_MS },
@@ -479,30 +531,50 @@ async function recoverLocked(ctx: StoreContext): Promise<{ finished: string[]; r
     const entries = await ctx.fs.readdir(base).catch(() => [] as string[]);
     for (const e of entries) if (e.startsWith(".tmp-")) await removeOwnTree(ctx.fs, join(base, e)).catch(() => undefined);
     const raw = await readJsonFile(join(base, "pending.json"), ctx.fs).catch(() => undefined);
-    if (raw === undefined) continue;
+    if (raw === undefined) {
+      // Rename mode: a copy staged by a release that died before its intent (never served).
+      const target = (await readTarget(ctx, name).catch(() => undefined)) ?? join(base, "current");
+      await dropStagedLeftovers(ctx.fs, name, target);
+      continue;
+    }
     const intent = parseVersioned(releaseIntentDefinition.schema, raw);
     await cleanLinkDebris(ctx.fs, intent.target);
     const refName = `refs/releases/${intent.name}`;
     const current = (await ctx.refs.read(refName)) ?? null;
+    const previousMaterialization = intent.previous_snapshot_oid === null ? null : join(base, intent.previous_snapshot_oid);
+    const finish = async (how: string): Promise<void> => {
+      await ctx.refs.transaction([{ ref: refName, expect: intent.previous_release_oid ?? "absent", set: intent.release_oid }], {
+        reason: `recover release ${intent.name}: ${how}`,
+      });
+    };
+    const renamed = current === intent.release_oid ? "not-rename" : await recoverRenameSwap(ctx.fs, intent.target, intent.snapshot_oid, intent.previous_snapshot_oid);
     if (current === intent.release_oid) {
       finished.push(name);
+    } else if (renamed === "switched") {
+      await finish("finish (rename mode)");
+      finished.push(name);
+    } else if (renamed === "not-switched") {
+      rolledBack.push(name);
     } else {
       const seen = await inspectTarget(ctx, intent.name, intent.target);
       if (seen.state === "ours" && seen.snapshotOid === intent.snapshot_oid) {
         // The switch happened: finish by recording it.
-        await ctx.refs.transaction([{ ref: refName, expect: intent.previous_release_oid ?? "absent", set: intent.release_oid }], {
-          reason: `recover release ${intent.name}: finish`,
-        });
+        await finish("finish");
         finished.push(name);
       } else {
         // The switch did not happen: the previous release still serves. Restore its link if a crash left none.
         if (seen.state === "absent" && intent.previous_snapshot_oid !== null) {
           const prevDir = join(base, intent.previous_snapshot_oid);
-          if ((await ctx.fs.lstat(prevDir).catch(() => undefined))?.isDirectory()) await swapLink(ctx.fs, intent.target, prevDir);
+          if ((await ctx.fs.lstat(prevDir).catch(() => undefined))?.isDirectory()) await ensureDurableDir(ctx.fs, dirname(intent.target));
+          if ((await ctx.fs.lstat(prevDir).catch(() => undefined))?.isDirectory() && (await symlinksWork(ctx.fs, intent.target))) {
+            await swapLink(ctx.fs, intent.target, prevDir);
+          }
         }
         rolledBack.push(name);
       }
     }
+    // A finished rename-mode release may still hold the previous copy beside its target.
+    if (finished.includes(name)) await dropOldCopy(ctx.fs, intent.target, intent.previous_snapshot_oid, previousMaterialization);
     await ctx.fs.unlink(join(base, "pending.json"));
     await fsyncDir(base, ctx.fs);
   }

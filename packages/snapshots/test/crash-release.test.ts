@@ -9,6 +9,7 @@ import { build, newStore, type Fixture } from "./store-fixture.js";
 const FIXTURE = fileURLToPath(new URL("./fixtures/release-loop.mjs", import.meta.url));
 const ONCE = fileURLToPath(new URL("./fixtures/release-once.mjs", import.meta.url));
 const CYCLES = Number(process.env.SNAP_CRASH_CYCLES ?? 500);
+const RENAME_CYCLES = Number(process.env.SNAP_CRASH_RENAME_CYCLES ?? 160);
 const fixtures: Fixture[] = [];
 afterAll(async () => {
   for (const f of fixtures) await f.cleanup();
@@ -40,8 +41,9 @@ interface Warm {
   loaded: Promise<void>;
 }
 
-function spawnWarm(args: string[]): Warm {
-  const child = spawn(process.execPath, [FIXTURE, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+function spawnWarm(args: string[], swap?: string): Warm {
+  const env = swap === undefined ? process.env : { ...process.env, SNAP_RELEASE_SWAP: swap };
+  const child = spawn(process.execPath, [FIXTURE, ...args], { stdio: ["pipe", "pipe", "pipe"], env });
   let err = "";
   child.stderr?.on("data", (d) => (err += String(d)));
   const loaded = new Promise<void>((resolve, reject) => {
@@ -67,18 +69,22 @@ async function runUntilKilled(warm: Warm, seed: number, delayMs: number): Promis
   });
 }
 
-/** One lane: its own store and target; `cycles` kill-check-recover rounds with a warm child pool. */
-async function crashLane(cycles: number, lane: number): Promise<{ finished: number; rolledBack: number; clean: number }> {
+/**
+ * One lane: its own store and target; `cycles` kill-check-recover rounds with a warm child pool.
+ * `swap: "rename"`: the target is a real directory switched by two renames; between them it
+ * does not exist, so before recovery it may be absent (never mixed, never incomplete).
+ */
+async function crashLane(cycles: number, lane: number, swap?: "rename"): Promise<{ finished: number; rolledBack: number; clean: number; gaps: number }> {
   const fx = await newStore();
   fixtures.push(fx);
   const target = join(fx.root, "site");
   const a = await build(fx.store, files(`a${lane}`));
   const b = await build(fx.store, files(`b${lane}`));
-  await fx.store.release({ name: "prod", target });
+  await fx.store.release({ name: "prod", target, ...(swap === undefined ? {} : { swap }) });
   await fx.store.close();
   const args = [fx.dir, target, a.snapshotOid, b.snapshotOid];
-  const outcomes = { finished: 0, rolledBack: 0, clean: 0 };
-  let next = spawnWarm(args);
+  const outcomes = { finished: 0, rolledBack: 0, clean: 0, gaps: 0 };
+  let next = spawnWarm(args, swap);
   for (let i = 0; i < cycles; i++) {
     let current = next;
     // A sibling package being rebuilt meanwhile (its dist/ briefly missing) keeps a child from
@@ -90,13 +96,17 @@ async function crashLane(cycles: number, lane: number): Promise<{ finished: numb
       } catch (err) {
         if (attempt >= 30 || !String((err as Error).message).includes("ERR_MODULE_NOT_FOUND")) throw err;
         await new Promise((r) => setTimeout(r, 2000));
-        current = spawnWarm(args);
+        current = spawnWarm(args, swap);
       }
     }
-    next = spawnWarm(args);
+    next = spawnWarm(args, swap);
     await runUntilKilled(current, lane * 100_000 + i + 1, Math.floor(Math.random() * 120));
-    // Whatever was killed where: the target serves one complete release.
-    const before = await servedTag(target);
+    // Whatever was killed where: the target serves one complete release (rename mode: or,
+    // killed between its two renames, none).
+    const absent = swap === "rename" && (await lstat(target).then(() => false, () => true));
+    if (absent) outcomes.gaps++;
+    const before = absent ? null : await servedTag(target);
+    if (swap === "rename" && !absent) expect((await lstat(target)).isDirectory()).toBe(true);
     const store = await openSnapshotStore({ dir: fx.dir, fsync: "never", refsDurability: "none" });
     try {
       const rec = await store.recover();
@@ -104,11 +114,16 @@ async function crashLane(cycles: number, lane: number): Promise<{ finished: numb
       outcomes.rolledBack += rec.rolledBack.length;
       if (rec.finished.length + rec.rolledBack.length === 0) outcomes.clean++;
       const after = await servedTag(target);
-      expect(after).toBe(before);
+      if (before !== null) expect(after).toBe(before);
       // The release ref agrees with what is served, and nothing is left pending.
       const view = await store.view("prod");
       expect(await view.text("d0/f0.txt")).toBe(after);
       await expect(lstat(join(fx.dir, "releases", "prod", "pending.json"))).rejects.toThrow();
+      if (swap === "rename") {
+        // Only the marker is left beside the target: no staged or old copy.
+        const debris = (await readdir(fx.root)).filter((n) => n.startsWith(".snap-swap-") && !n.endsWith(".json"));
+        expect(debris).toEqual([]);
+      }
     } finally {
       await store.close();
     }
@@ -126,9 +141,20 @@ describe("release crash safety", () => {
     const lanes = 2;
     const per = Math.ceil(CYCLES / lanes);
     const results = await Promise.all(Array.from({ length: lanes }, (_, lane) => crashLane(per, lane)));
-    const total = results.reduce((acc, r) => ({ finished: acc.finished + r.finished, rolledBack: acc.rolledBack + r.rolledBack, clean: acc.clean + r.clean }));
+    const total = results.reduce((acc, r) => ({ finished: acc.finished + r.finished, rolledBack: acc.rolledBack + r.rolledBack, clean: acc.clean + r.clean, gaps: acc.gaps + r.gaps }));
     expect(total.finished + total.rolledBack + total.clean).toBe(per * lanes);
     console.log(`crash cycles: ${per * lanes}`, total);
+  }, 600_000);
+
+  it(`rename mode (no symlinks): SIGKILL at random points (${RENAME_CYCLES} cycles) never leaves a mixed target; recovery finishes or rolls back`, async () => {
+    const lanes = 2;
+    const per = Math.ceil(RENAME_CYCLES / lanes);
+    const results = await Promise.all(Array.from({ length: lanes }, (_, lane) => crashLane(per, lane + 10, "rename")));
+    const total = results.reduce((acc, r) => ({ finished: acc.finished + r.finished, rolledBack: acc.rolledBack + r.rolledBack, clean: acc.clean + r.clean, gaps: acc.gaps + r.gaps }));
+    expect(total.finished + total.rolledBack + total.clean).toBe(per * lanes);
+    // The kills landed inside releases: some were recovered, not every cycle was clean.
+    expect(total.finished + total.rolledBack).toBeGreaterThan(0);
+    console.log(`rename-mode crash cycles: ${per * lanes}`, total);
   }, 600_000);
 
   it("concurrent releases of one name from two processes are serialized: one linear chain of releases", async () => {

@@ -1,7 +1,8 @@
 import { lstat, mkdir, readFile, readdir, readlink, realpath, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ReleaseAdapter } from "../src/index.js";
+import { type FsSeam, nodeFs } from "@snap/fs";
+import { openSnapshotStore, type ReleaseAdapter } from "../src/index.js";
 import { build, newStore, type Fixture } from "./store-fixture.js";
 
 let fx: Fixture;
@@ -159,6 +160,43 @@ describe("release and revert", () => {
     const other = join(fx.root, "other");
     await symlink("/etc", other);
     await expect(fx.store.release({ name: "x", target: other })).rejects.toMatchObject({ code: "target_unsafe" });
+  });
+
+  it("where symlinks fail (EPERM), auto mode switches a real directory by two renames; release, revert and a foreign directory behave as with links", async () => {
+    const noLinks: FsSeam = {
+      ...nodeFs,
+      async symlink() {
+        throw Object.assign(new Error("EPERM: operation not permitted, symlink"), { code: "EPERM" });
+      },
+    };
+    fx = await newStore({ fs: noLinks });
+    const a = await build(fx.store, { "d/f": "v1", g: "same" });
+    const b = await build(fx.store, { "d/f": "v2", g: "same" });
+    const target = join(fx.root, "site");
+    await fx.store.release({ name: "prod", rev: a.snapshotOid, target });
+    expect((await lstat(target)).isDirectory()).toBe(true);
+    expect(await served(target)).toEqual({ "d/f": "v1", g: "same" });
+    await fx.store.release({ name: "prod", rev: b.snapshotOid });
+    expect((await lstat(target)).isDirectory()).toBe(true);
+    expect(await served(target)).toEqual({ "d/f": "v2", g: "same" });
+    await fx.store.revert({ name: "prod" });
+    expect(await served(target)).toEqual({ "d/f": "v1", g: "same" });
+    // beside the target: only the marker naming it as prod's rename-mode target
+    const beside = (await readdir(fx.root)).filter((n) => n.startsWith(".snap-swap-"));
+    expect(beside).toHaveLength(1);
+    expect(beside[0]).toMatch(/^\.snap-swap-[0-9a-f]{16}\.json$/);
+    // the target stays in rename mode even where links would work, and another name cannot take it
+    await fx.store.close();
+    const plain = await openSnapshotStore({ dir: fx.dir, fsync: "never" });
+    try {
+      await plain.release({ name: "prod", rev: b.snapshotOid });
+      expect((await lstat(target)).isDirectory()).toBe(true);
+      expect(await served(target)).toEqual({ "d/f": "v2", g: "same" });
+      await expect(plain.release({ name: "other", rev: a.snapshotOid, target })).rejects.toMatchObject({ code: "target_unsafe" });
+      await expect(plain.release({ name: "x", swap: "sideways" as never })).rejects.toMatchObject({ code: "invalid_argument" });
+    } finally {
+      await plain.close();
+    }
   });
 
   it("release names and config paths can never escape: '../', absolute, symlinked release dirs are refused", async () => {
