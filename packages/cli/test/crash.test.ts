@@ -202,17 +202,17 @@ async function duration(args: string[]): Promise<number> {
   return Date.now() - start;
 }
 
-/** `snap ARGS` with SIGINT `delayMs` after the spawn (and a second one `againMs` later). */
-async function sigintAt(args: string[], delayMs: number, againMs?: number): Promise<SnapResult> {
+/** `snap ARGS` with `signal` `delayMs` after the spawn (and a second one `againMs` later). */
+async function signalAt(args: string[], signal: NodeJS.Signals, delayMs: number, againMs?: number): Promise<SnapResult> {
   const child = startSnap(args, { cwd: project });
   let exited = false;
   child.on("exit", () => (exited = true));
   const done = collect(child);
   await sleep(delayMs);
-  if (!exited) child.kill("SIGINT");
+  if (!exited) child.kill(signal);
   if (againMs !== undefined) {
     await sleep(againMs);
-    if (!exited) child.kill("SIGINT");
+    if (!exited) child.kill(signal);
   }
   return done;
 }
@@ -247,7 +247,7 @@ function outcomeOf(r: SnapResult, type: string): "completed" | "interrupted" {
   return "interrupted";
 }
 
-describe(`SIGINT at random moments (seed ${SEED})`, () => {
+describe(`SIGINT and SIGKILL at random moments (seed ${SEED})`, () => {
   const ROUNDS = Number(process.env.SNAP_CLI_CRASH_ROUNDS ?? 4);
 
   it("commit: exit 130 with the error document and the branch unmoved, or exit 0 with the branch at a child of the old head", async () => {
@@ -257,7 +257,7 @@ describe(`SIGINT at random moments (seed ${SEED})`, () => {
       writeTree(++version);
       const before = await refValues();
       const delay = Math.floor(random() * span * 1.1);
-      const r = await sigintAt(["commit", "big", "--json"], delay);
+      const r = await signalAt(["commit", "big", "--json"], "SIGINT", delay);
       const what = outcomeOf(r, "commit_result");
       const after = await refValues();
       const branch = "refs/heads/main";
@@ -286,7 +286,7 @@ describe(`SIGINT at random moments (seed ${SEED})`, () => {
       const expected = parseJson<{ snapshot: { snapshot_oid: string } }>(await run("show", next, "--json"), "show_result").snapshot.snapshot_oid;
       const before = await refValues();
       const delay = Math.floor(random() * span * 1.1);
-      const r = await sigintAt(["release", next, "--to", name, "--json"], delay);
+      const r = await signalAt(["release", next, "--to", name, "--json"], "SIGINT", delay);
       const what = outcomeOf(r, "release_result");
       const after = await refValues();
       if (what === "interrupted") {
@@ -311,13 +311,45 @@ describe(`SIGINT at random moments (seed ${SEED})`, () => {
       // garbage to sweep: the previous runs' refs go (--keep-runs 1); their snapshots stay reachable through parents
       const objects = objectCount();
       const delay = Math.floor(random() * span * 1.1);
-      const r = await sigintAt(["gc", "--keep-runs", "1", "--grace", "0", "--json"], delay);
+      const r = await signalAt(["gc", "--keep-runs", "1", "--grace", "0", "--json"], "SIGINT", delay);
       const what = outcomeOf(r, "gc_report");
       if (what === "interrupted") {
         expect(objectCount(), `delay ${delay} ms of ${span} (seed ${SEED})`).toBe(objects);
         expect(lockHeld()).toBe(false);
       }
       await expectConsistent();
+    }
+  });
+
+  it("SIGKILL at random moments of commit, release and gc: refs at their old or new value, fsck clean, each re-runs", async () => {
+    const name = "random-kill";
+    const target = join(project, "www-random-kill");
+    expect((await run("release", "HEAD", "--to", name, "--target", target)).code).toBe(0);
+    const span = await duration(["commit", "big", "--json"]);
+    for (let round = 0; round < ROUNDS; round++) {
+      writeTree(++version);
+      const before = (await refValues()).get("refs/heads/main");
+      const delay = Math.floor(random() * span * 1.1);
+      await signalAt(["commit", "big", "--json"], "SIGKILL", delay);
+      if ((await refValues()).get("refs/heads/main") !== before) {
+        const moved = parseJson<{ snapshot: { parent_snapshot_oids: string[] } }>(await run("show", "HEAD", "--json"), "show_result").snapshot;
+        expect(moved.parent_snapshot_oids, `delay ${delay} ms (seed ${SEED})`).toEqual([before]);
+      }
+      await expectConsistent();
+      expect((await run("commit", "big")).code).toBe(0);
+
+      // release: the target serves one whole snapshot whatever the moment
+      await signalAt(["release", round % 2 === 0 ? "HEAD" : "HEAD~1", "--to", name, "--json"], "SIGKILL", Math.floor(random() * span * 1.1));
+      const served = readFileSync(join(target, "VERSION"), "utf8").trim();
+      expect(readFileSync(join(target, "d7", "f7.txt"), "utf8").startsWith(`version ${served} file 7\n`)).toBe(true);
+      await expectConsistent();
+      const again = await run("release", "HEAD", "--to", name, "--json");
+      expect(again.code, again.stderr).toBe(0);
+      expect(readFileSync(join(target, "VERSION"), "utf8")).toBe(`${version}\n`);
+
+      await signalAt(["gc", "--keep-runs", "2", "--grace", "0", "--json"], "SIGKILL", Math.floor(random() * span * 1.1));
+      await expectConsistent();
+      expect((await run("cat", "HEAD:VERSION")).stdout).toBe(`${version}\n`);
     }
   });
 
@@ -333,11 +365,14 @@ describe(`SIGINT at random moments (seed ${SEED})`, () => {
 
 /** SIGINT once the commit is under way (its lease exists), and again 1 ms later. */
 async function interruptTwice(args: string[]): Promise<SnapResult> {
+  // A lease of this child: one a SIGKILLed earlier command left behind does not count.
+  const leases = () => (existsSync(join(store, "leases")) ? readdirSync(join(store, "leases")) : []);
+  const before = new Set(leases());
   const child = startSnap(args, { cwd: project });
   let exited = false;
   child.on("exit", () => (exited = true));
   const done = collect(child);
-  expect(await until(lease, () => exited), "the commit ended before it took its lease").toBe(true);
+  expect(await until(() => leases().some((n) => !before.has(n)), () => exited), "the commit ended before it took its lease").toBe(true);
   child.kill("SIGINT");
   await sleep(1);
   if (!exited) child.kill("SIGINT");
