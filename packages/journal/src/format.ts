@@ -4,7 +4,7 @@
  * Framing: "\n" + json + "\n", one buffer, one write. `json`'s last member is
  * `"crc":"xxxxxxxx"`, the CRC-32 of the JSON bytes before it (up to and including the comma).
  */
-import { crc32 } from "node:zlib";
+import { crc32Range, crc32String } from "./crc32.js";
 
 export const FORMAT_VERSION = 1;
 /** A framed record larger than this is refused before anything is written. */
@@ -31,12 +31,12 @@ export function crcHex(value: number): string {
 }
 
 export function crcOf(bytes: Uint8Array, seed = 0): number {
-  return crc32(bytes, seed);
+  return crc32Range(bytes, 0, bytes.length, seed);
 }
 
 /** chain' = crc32(crc_hex, chain). */
 export function nextChain(chain: string, recordCrc: string): string {
-  return crcHex(crc32(recordCrc, parseInt(chain, 16)));
+  return crcHex(crc32String(recordCrc, parseInt(chain, 16)));
 }
 
 /**
@@ -49,14 +49,14 @@ export function encodeLine(record: Record<string, unknown>): { line: string; crc
     throw new TypeError("a journal record must be a JSON object");
   }
   const body = json.length === 2 ? "{" : json.slice(0, -1) + ",";
-  const crc = crcHex(crc32(body));
+  const crc = crcHex(crc32String(body));
   return { line: `${body}"crc":"${crc}"}`, crc };
 }
 
 /** Frames an already serialized JSON object (members in on-disk order, no `crc`). */
 export function frameJson(json: string): { bytes: Buffer; crc: string } {
   const body = json.length === 2 ? "{" : json.slice(0, -1) + ",";
-  const crc = crcHex(crc32(body));
+  const crc = crcHex(crc32String(body));
   const line = `${body}"crc":"${crc}"}`;
   const bytes = Buffer.allocUnsafe(Buffer.byteLength(line) + 2);
   bytes[0] = NL;
@@ -109,7 +109,7 @@ export function frameEventEncoded(seq: number, tsJson: string, writerJson: strin
   const bytes = Buffer.allocUnsafe(n + CRC_SUFFIX_BYTES + 2);
   bytes[0] = NL;
   bytes.write(body, 1, "utf8");
-  const crc = crcHex(crc32(bytes.subarray(1, n + 1)));
+  const crc = crcHex(crc32Range(bytes, 1, n + 1));
   bytes.write(`${CRC_OPEN}${crc}"}`, n + 1, "latin1");
   bytes[n + CRC_SUFFIX_BYTES + 1] = NL;
   return bytes;
