@@ -14,7 +14,8 @@
  * stored only when the file's mtime is more than RACY_MS before the scan started, so a file
  * rewritten within the filesystem's timestamp granularity is never trusted stale.
  */
-import { lstat, readdir, readFile } from "node:fs/promises";
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { lstat, readFile } from "node:fs/promises";
 import { join, resolve as resolvePath } from "node:path";
 import { canonicalJson, isSnapError, SnapError } from "@snap/schema";
 import { nodeFs, publishFile } from "@snap/fs";
@@ -29,6 +30,19 @@ const RACY_MS = 50;
 const CONCURRENCY = Math.max(1, Number(process.env.SNAP_COMMIT_CONCURRENCY) || 32);
 /** Files up to this size are read whole and put as bytes (one publish); larger ones are streamed. */
 const SMALL_FILE = 1024 * 1024;
+/**
+ * Files up to this size are read with one synchronous call (open, fstat, read, close from the
+ * page cache: microseconds), not four thread-pool round trips; the pool stays free for the
+ * object store's background fsyncs. Larger ones are read asynchronously.
+ */
+const SYNC_READ_MAX = 256 * 1024;
+/**
+ * While files are hashed, the objects written so far are fsynced in the background every this
+ * many new files (one flush in flight at a time), so the durability work overlaps the hashing
+ * and the commit's own flush finds only the tail. Nothing is promised by these flushes: the
+ * commit still flushes everything before the refs move.
+ */
+const BACKGROUND_FLUSH_EVERY = 1024;
 
 /**
  * `onProgress` phases: "scan" (files found), "hash" (files read and stored, or found in the
@@ -62,23 +76,27 @@ interface FileEntry {
   ino: number;
 }
 
-async function scan(root: string, symlinks: "refuse" | "skip", progress: ProgressReporter, signal: AbortSignal | undefined): Promise<{ files: FileEntry[]; links: string[] }> {
+/**
+ * Walks `root` with synchronous readdir/lstat calls: each costs microseconds from the dentry
+ * cache, where an awaited call costs a thread-pool round trip (a 10k-file tree: ~20 ms
+ * instead of ~700 ms). The signal is checked once per directory.
+ */
+function scan(root: string, symlinks: "refuse" | "skip", progress: ProgressReporter, signal: AbortSignal | undefined): { files: FileEntry[]; links: string[] } {
   const files: FileEntry[] = [];
   const links: string[] = [];
   const special: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
+  const walk = (rel: string): void => {
     checkAborted(signal, "commit");
     const abs = rel === "" ? root : join(root, rel);
-    const dirents = await readdir(abs, { withFileTypes: true });
+    const dirents = readdirSync(abs, { withFileTypes: true });
     for (const d of dirents) {
       const childRel = rel === "" ? d.name : `${rel}/${d.name}`;
-      const childAbs = join(abs, d.name);
       if (d.isSymbolicLink()) {
         links.push(childRel);
         continue;
       }
       if (d.isDirectory()) {
-        await walk(childRel);
+        walk(childRel);
         continue;
       }
       if (!d.isFile()) {
@@ -86,12 +104,13 @@ async function scan(root: string, symlinks: "refuse" | "skip", progress: Progres
         continue;
       }
       assertLabel(childRel);
-      const st = await lstat(childAbs);
+      const childAbs = join(abs, d.name);
+      const st = lstatSync(childAbs);
       files.push({ label: childRel, path: childAbs, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
       progress.update("scan", files.length, undefined, "files");
     }
   };
-  await walk("");
+  walk("");
   progress.end("scan", files.length, undefined, "files");
   if (special.length > 0) {
     throw new SnapError("invalid_argument", `${special.length} special file(s) (fifo, socket or device) cannot be committed: ${special.slice(0, 5).join(", ")}`, {
@@ -156,7 +175,7 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
   const signal = options.signal;
   const progress = new ProgressReporter(options.onProgress);
   checkAborted(signal, "commit");
-  const { files, links } = await scan(root, options.symlinks ?? "refuse", progress, signal);
+  const { files, links } = scan(root, options.symlinks ?? "refuse", progress, signal);
   const cache = useCache ? await loadCache(ctx, pipeline, root) : new Map();
   const beginOpts: Parameters<typeof BuildTransaction.begin>[1] = { pipeline };
   if (options.runId !== undefined) beginOpts.runId = options.runId;
@@ -168,6 +187,22 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
     let index = 0;
     let done = 0;
     let failed = false;
+    // Background flushes (see BACKGROUND_FLUSH_EVERY): one in flight at a time; its error, if
+    // any, fails the commit (after a failed fsync nothing is promised, whatever a retry says).
+    let flushing: Promise<void> | undefined;
+    let flushError: { error: unknown } | undefined;
+    const backgroundFlush = (): void => {
+      if (flushing !== undefined) return;
+      flushing = ctx.objects.flush().then(
+        () => {
+          flushing = undefined;
+        },
+        (error: unknown) => {
+          flushing = undefined;
+          flushError ??= { error };
+        },
+      );
+    };
     const worker = async (): Promise<void> => {
       for (;;) {
         if (failed) return;
@@ -183,8 +218,8 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
           artifactOid = hit[5];
           txn.recordExisting(f.label, artifactOid, contentOid, f.size);
         } else {
-          hashed++;
-          const content = f.size <= SMALL_FILE ? await readFile(f.path) : { path: f.path };
+          if (++hashed % BACKGROUND_FLUSH_EVERY === 0) backgroundFlush();
+          const content = f.size <= SYNC_READ_MAX ? readFileSync(f.path) : f.size <= SMALL_FILE ? await readFile(f.path) : { path: f.path };
           const rec = await txn.recordArtifact({ label: f.label, content });
           contentOid = rec.contentOid;
           artifactOid = rec.artifactOid;
@@ -206,8 +241,10 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
         }),
       ),
     );
+    await flushing;
     const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failure) throw failure.reason;
+    if (flushError !== undefined) throw flushError.error;
     progress.end("hash", done, files.length, "files");
     const commitOpts: CommitOptions = {};
     if (options.message !== undefined) commitOpts.message = options.message;
