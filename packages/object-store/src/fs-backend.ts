@@ -238,8 +238,13 @@ class FsObjectBackend implements ObjectBackend {
   }
 
   async stat(oid: string): Promise<ObjectInfo | undefined> {
+    const path = objectPath(this.dir, oid);
+    // One stat is a dentry-cache lookup (a microsecond or two): through the sync facet when
+    // small reads use it, instead of a thread-pool round trip (`has()` of a thousand objects
+    // in a commit's existence checks: ~2 ms instead of ~70 ms).
+    const facet = this.syncReadMax > 0 ? this.fs.sync : undefined;
     try {
-      const st = await this.fs.stat(objectPath(this.dir, oid));
+      const st = facet !== undefined ? facet.stat(path) : await this.fs.stat(path);
       return { size: st.size, mtimeMs: st.mtimeMs };
     } catch (err) {
       if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) return undefined;
