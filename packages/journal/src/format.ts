@@ -4,7 +4,7 @@
  * Framing: "\n" + json + "\n", one buffer, one write. `json`'s last member is
  * `"crc":"xxxxxxxx"`, the CRC-32 of the JSON bytes before it (up to and including the comma).
  */
-import { crc32Range, crc32String } from "./crc32.js";
+import { crc32Range, crc32String, crc32Table } from "./crc32.js";
 
 export const FORMAT_VERSION = 1;
 /** A framed record larger than this is refused before anything is written. */
@@ -19,6 +19,7 @@ export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
 export const INDEX_EVERY_BYTES = 4096;
 
 const NL = 0x0a;
+const COMMA = 0x2c;
 
 /**
  * Written just before a torn_tail_adjudicated note (same write): it ends the fragment's line
@@ -76,58 +77,108 @@ export function frameEvent(f: Omit<EnvelopeFields, "payload">, payloadJson: stri
 }
 
 /**
- * The caller's part of a journal_event, JSON-encoded once when the record is checked
- * (`appendInput` strings through JSON.stringify, so escaping is JSON.stringify's).
+ * The caller's part of a journal_event, encoded once when the record is checked (strings
+ * escaped as JSON.stringify does): everything but seq, ts, writer, lg and entity_rev, which a
+ * round fills in. The payload's JSON stays one string, written once into the record's buffer
+ * (never concatenated, re-encoded or copied in between).
  */
 export interface EncodedEventInput {
-  /** JSON of action, item_type, item_id (with their quotes). */
-  actionJson: string;
-  itemTypeJson: string;
-  itemIdJson: string;
-  /** `,"payload":<json>` or `,"payload_ref":{...}` or "" (delete). */
-  tailJson: string;
+  /** `,"action":<json>,"item_type":<json>,"item_id":<json>,"entity_rev":` */
+  keysJson: string;
+  /** `,"payload":` or `,"payload_ref":` or "" (delete). */
+  payloadKey: string;
+  /** The payload's (or payload_ref's) JSON; "" on delete. */
+  payloadJson: string;
 }
 
-/** `,"payload":...` / `,"payload_ref":...` / "" for an event's payload part (eventRecord's order). */
-export function eventTailJson(payloadJson: string | undefined, payloadRef: { sha256: string; bytes: number } | undefined): string {
-  if (payloadRef !== undefined) return `,"payload_ref":${JSON.stringify({ sha256: payloadRef.sha256, bytes: payloadRef.bytes })}`;
-  return payloadJson === undefined ? "" : `,"payload":${payloadJson}`;
+/** Strings JSON.stringify leaves as they are, between quotes: printable ASCII without `"` and `\`. */
+const JSON_PLAIN_RE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** JSON.stringify(s), without its cost for the common plain string. */
+export function jsonString(s: string): string {
+  return JSON_PLAIN_RE.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+/** Encodes the caller's part of an event (see EncodedEventInput); `payloadJson` is JSON.stringify(payload). */
+export function encodeEventInput(
+  action: string,
+  itemType: string,
+  itemId: string,
+  payloadJson: string | undefined,
+  payloadRef: { sha256: string; bytes: number } | undefined,
+): EncodedEventInput {
+  const keysJson = `,"action":${jsonString(action)},"item_type":${jsonString(itemType)},"item_id":${jsonString(itemId)},"entity_rev":`;
+  if (payloadRef !== undefined) {
+    return { keysJson, payloadKey: ',"payload_ref":', payloadJson: `{"sha256":${jsonString(payloadRef.sha256)},"bytes":${payloadRef.bytes}}` };
+  }
+  if (payloadJson === undefined) return { keysJson, payloadKey: "", payloadJson: "" };
+  return { keysJson, payloadKey: ',"payload":', payloadJson };
 }
 
 const EVENT_PREFIX = '{"type":"journal_event","schema_version":1,"seq":';
 const CRC_OPEN = '"crc":"';
 
+function eventHead(seq: number, tsJson: string, writerJson: string, lg: number, e: EncodedEventInput, entityRev: number): string {
+  return `${EVENT_PREFIX}${seq},"ts":${tsJson},"writer":${writerJson},"lg":${lg}${e.keysJson}${entityRev}${e.payloadKey}`;
+}
+
 /**
  * Frames a journal_event from pre-encoded parts: byte for byte what
- * frameRecord(eventRecord(...)) produces (tested), built as one string written once into one
- * buffer, its CRC computed over the buffer (no second UTF-8 encoding). `tsJson` and
- * `writerJson` are JSON strings (with quotes).
+ * frameRecord(eventRecord(...)) produces (tested). The head (type .. entity_rev and the
+ * payload's key) and the payload's JSON are each written once into the record's buffer, the
+ * CRC computed over the buffer. `tsJson` and `writerJson` are JSON strings (with quotes).
  */
 export function frameEventEncoded(seq: number, tsJson: string, writerJson: string, lg: number, e: EncodedEventInput, entityRev: number): Buffer {
-  const body = `${EVENT_PREFIX}${seq},"ts":${tsJson},"writer":${writerJson},"lg":${lg},"action":${e.actionJson},"item_type":${e.itemTypeJson},"item_id":${e.itemIdJson},"entity_rev":${entityRev}${e.tailJson},`;
-  const n = Buffer.byteLength(body);
-  const bytes = Buffer.allocUnsafe(n + CRC_SUFFIX_BYTES + 2);
-  bytes[0] = NL;
-  bytes.write(body, 1, "utf8");
-  const crc = crcHex(crc32Range(bytes, 1, n + 1));
-  bytes.write(`${CRC_OPEN}${crc}"}`, n + 1, "latin1");
-  bytes[n + CRC_SUFFIX_BYTES + 1] = NL;
+  const head = eventHead(seq, tsJson, writerJson, lg, e, entityRev);
+  const bytes = Buffer.allocUnsafe(Buffer.byteLength(head) + Buffer.byteLength(e.payloadJson) + 1 + CRC_SUFFIX_BYTES + 2);
+  writeEvent(bytes, 0, head, e);
   return bytes;
 }
 
-/** Framed byte length of an event with the widest seq/lg/entity_rev (the size check of prepare). */
-export function eventSizeBound(tsJson: string, writerJson: string, e: EncodedEventInput): number {
+/**
+ * frameEventEncoded into `target` at `offset` (a writer's reused buffer: no allocation, and
+ * memory that is already in cache); returns the framed length. `target` must have room for
+ * eventSizeBound() bytes at `offset` (RangeError otherwise, nothing written).
+ */
+export function frameEventInto(target: Buffer, offset: number, seq: number, tsJson: string, writerJson: string, lg: number, e: EncodedEventInput, entityRev: number): number {
+  const head = eventHead(seq, tsJson, writerJson, lg, e, entityRev);
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: with that much room write() cannot truncate;
+  // with less, the exact length decides (eventSizeBound is exact for large records).
+  const fixed = 1 + CRC_SUFFIX_BYTES + 2;
+  if (offset + 3 * (head.length + e.payloadJson.length) + fixed > target.length && offset + Buffer.byteLength(head) + Buffer.byteLength(e.payloadJson) + fixed > target.length) {
+    throw new RangeError("frameEventInto: no room for the record");
+  }
+  return writeEvent(target, offset, head, e);
+}
+
+/**
+ * Writes "\n" + body + crc suffix + "\n" at `at` (room checked by the caller). The CRC is the
+ * table loop's: one CRC per round after an idle wait costs less there than zlib's binding
+ * (crc32.ts), and it reads bytes this function just wrote.
+ */
+function writeEvent(bytes: Buffer, at: number, head: string, e: EncodedEventInput): number {
+  bytes[at] = NL;
+  let n = 1 + bytes.write(head, at + 1, "utf8");
+  if (e.payloadJson.length > 0) n += bytes.write(e.payloadJson, at + n, "utf8");
+  bytes[at + n] = COMMA; // the body ends here: json up to and including the comma before "crc"
+  const crc = crcHex(crc32Table(bytes, at + 1, at + n + 1));
+  bytes.write(`${CRC_OPEN}${crc}"}`, at + n + 1, "latin1");
+  bytes[at + n + CRC_SUFFIX_BYTES + 1] = NL;
+  return n + CRC_SUFFIX_BYTES + 2;
+}
+
+/**
+ * An upper bound of the framed length of an event with the widest seq/lg/entity_rev (the size
+ * checks of prepare and the room of a round). Counted as 3 bytes per UTF-16 unit when that
+ * stays at or below `exactAbove` (no string is scanned), exact above it, so the refusal
+ * (MAX_RECORD_BYTES) and the warning (WARN_RECORD_BYTES) thresholds see exact sizes.
+ */
+export function eventSizeBound(tsJson: string, writerJson: string, e: EncodedEventInput, exactAbove = WARN_RECORD_BYTES): number {
   const m = Number.MAX_SAFE_INTEGER;
-  const body = `${EVENT_PREFIX}${m},"ts":${tsJson},"writer":${writerJson},"lg":${m},"action":,"item_type":,"item_id":,"entity_rev":${m},`;
-  return (
-    body.length +
-    Buffer.byteLength(e.actionJson) +
-    Buffer.byteLength(e.itemTypeJson) +
-    Buffer.byteLength(e.itemIdJson) +
-    Buffer.byteLength(e.tailJson) +
-    CRC_SUFFIX_BYTES +
-    2
-  );
+  const head = `${EVENT_PREFIX}${m},"ts":${tsJson},"writer":${writerJson},"lg":${m}${e.keysJson}${m}${e.payloadKey}`;
+  const fixed = 1 + CRC_SUFFIX_BYTES + 2;
+  const loose = 3 * (head.length + e.payloadJson.length) + fixed;
+  return loose <= exactAbove ? loose : Buffer.byteLength(head) + Buffer.byteLength(e.payloadJson) + fixed;
 }
 
 /** Encodes and frames one record: "\n" + json + "\n". */

@@ -17,9 +17,10 @@ import {
   ADJUDICATION_MARKER,
   encodeIndex,
   encodeMeta,
+  encodeEventInput,
   eventSizeBound,
-  eventTailJson,
   frameEventEncoded,
+  frameEventInto,
   frameRecord,
   type EncodedEventInput,
   headerRecord,
@@ -69,6 +70,7 @@ export interface AppendOptions {
 interface QueueItem {
   records: PreparedInput[];
   durability: Durability;
+  /** Called with the item's seqs once its round is written (and synced, unless "none"). */
   resolve: (seqs: number[]) => void;
   reject: (err: unknown) => void;
 }
@@ -109,7 +111,28 @@ export interface WithLockContext {
   entityRev(itemType: string, itemId: string): Promise<number>;
 }
 
-const TS = () => new Date().toISOString();
+/**
+ * The wall clock as ISO 8601 UTC (toISOString's spelling), the date part formatted once a
+ * second: a round costs a Date.now() and a few characters instead of a Date and its formatting.
+ */
+const clock = { second: Number.NaN, prefix: "" };
+export function TS(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== clock.second) {
+    const iso = new Date(second * 1000).toISOString();
+    // "YYYY-MM-DDTHH:MM:SS." for years 0-9999 (the only ones toISOString spells in 24 characters).
+    if (iso.length !== 24) return new Date(now).toISOString();
+    clock.second = second;
+    clock.prefix = iso.slice(0, 20);
+  }
+  const ms = now - second * 1000;
+  return `${clock.prefix}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z`;
+}
+const oneSeq = (seqs: number[]): { seq: number } => ({ seq: seqs[0]! });
+const allSeqs = (seqs: number[]): { seqs: number[] } => ({ seqs });
+/** The fast path frames rounds up to this size into one reused buffer (larger ones get their own). */
+const SCRATCH_BYTES = 256 * 1024;
 /** A fast round writes queued appends up to about this many bytes at once. */
 const FAST_ROUND_BYTES = 1024 * 1024;
 
@@ -359,12 +382,7 @@ export class JournalCore {
     const c = checkAppendInput(input);
     if (c.action !== "delete" && c.payload === undefined && c.payload_ref === undefined) c.payload = null;
     const payloadJson = c.payload !== undefined && c.payload_ref === undefined ? JSON.stringify(c.payload) : undefined;
-    const enc: EncodedEventInput = {
-      actionJson: JSON.stringify(c.action),
-      itemTypeJson: JSON.stringify(c.item_type),
-      itemIdJson: JSON.stringify(c.item_id),
-      tailJson: eventTailJson(payloadJson, c.payload_ref),
-    };
+    const enc: EncodedEventInput = encodeEventInput(c.action, c.item_type, c.item_id, payloadJson, c.payload_ref);
     // Upper bound of the framed size (seq, entity_rev and lg at their widest).
     const size = eventSizeBound(TS_BOUND_JSON, this.writerJson, enc);
     const r: PreparedInput = { action: c.action, item_type: c.item_type, item_id: c.item_id, key: entityKey(c.item_type, c.item_id), enc, bound: size };
@@ -384,23 +402,25 @@ export class JournalCore {
   }
 
   append(record: AppendInput, options: AppendOptions = {}): Promise<{ seq: number }> {
-    return this.enqueue([record], options).then((seqs) => ({ seq: seqs[0]! }));
+    return this.enqueue([record], options, oneSeq);
   }
 
   /** Appends records as one unit: contiguous seqs, one write. */
   appendMany(records: AppendInput[], options: AppendOptions = {}): Promise<{ seqs: number[] }> {
-    return this.enqueue(records, options).then((seqs) => ({ seqs }));
+    return this.enqueue(records, options, allSeqs);
   }
 
-  protected enqueue(records: AppendInput[], options: AppendOptions): Promise<number[]> {
+  /** Queues records as one unit; the promise resolves with `shape(seqs)` (no extra promise hop). */
+  protected enqueue<R>(records: AppendInput[], options: AppendOptions, shape: (seqs: number[]) => R): Promise<R> {
     try {
       this.assertOpen();
       if (!Array.isArray(records) || records.length === 0) throw new SnapError("invalid_argument", "appendMany needs at least one record");
-      const prepared = records.map((r) => this.prepare(r));
+      const prepared: PreparedInput[] = new Array(records.length);
+      for (let k = 0; k < records.length; k++) prepared[k] = this.prepare(records[k]!);
       const durability = options.durability ?? this.defaultDurability;
       if (durability !== "sync" && durability !== "group" && durability !== "none") throw new SnapError("invalid_argument", `unknown durability ${String(durability)}`);
-      return new Promise<number[]>((resolve, reject) => {
-        this.queue.push({ records: prepared, durability, resolve, reject });
+      return new Promise<R>((resolve, reject) => {
+        this.queue.push({ records: prepared, durability, resolve: (seqs) => resolve(shape(seqs)), reject });
         if (durability !== "group" && this.opts.lockHold === "open") {
           // The synchronous fast path runs one microtask later, so concurrent callers whose
           // continuations are already queued join the same round (group commit for free).
@@ -416,6 +436,8 @@ export class JournalCore {
   }
 
   protected fastScheduled = false;
+  /** The fast path's reused buffer (see fastRound). */
+  protected scratch: Buffer | undefined;
   /** Set when the fast path must leave the next round to the flusher (cleared by writeRound). */
   protected forceAsync = false;
 
@@ -500,7 +522,10 @@ export class JournalCore {
     const lg = lock.generation;
     const tsJson = `"${TS()}"`;
     let seq = a.lastSeq;
-    const parts: Buffer[] = [];
+    let room = 0;
+    for (const item of batch) for (const r of item.records) room += r.bound;
+    // Framed straight into the writer's reused buffer (a huge round gets its own).
+    const out = room <= SCRATCH_BYTES ? (this.scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES)) : Buffer.allocUnsafe(room);
     const seqsPerItem: number[][] = [];
     const keys: string[] = [];
     const newRevs: number[] = [];
@@ -515,9 +540,7 @@ export class JournalCore {
         const rev = ((local !== undefined ? local.get(key) : undefined) ?? revs.get(key) ?? 0) + 1;
         if (batch.length > 1 || item.records.length > 1) (local ??= new Map()).set(key, rev);
         const s = ++seq;
-        const bytes = frameEventEncoded(s, tsJson, this.writerJson, lg, r.enc, rev);
-        parts.push(bytes);
-        total += bytes.length;
+        total += frameEventInto(out, total, s, tsJson, this.writerJson, lg, r.enc, rev);
         keys.push(key);
         newRevs.push(rev);
         seqs.push(s);
@@ -531,11 +554,11 @@ export class JournalCore {
       this.kick("sync");
       return;
     }
-    const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
     lock.assertHeld(); // fencing, as in writeRound
     a.dirty = true;
-    file.append(buf);
-    a.size += buf.length;
+    // The blocking write has consumed the bytes when it returns: `out` is free for the next round.
+    file.append(total === out.length ? out : out.subarray(0, total));
+    a.size += total;
     a.okEnd = a.size;
     a.lastSeq = seq;
     a.maxLg = Math.max(a.maxLg, lg);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { eventRecord, frameRecord, openJournal } from "../src/index.js";
-import { eventTailJson, frameEventEncoded, eventSizeBound } from "../src/format.js";
+import { encodeEventInput, frameEventEncoded, frameEventInto, eventSizeBound, jsonString } from "../src/format.js";
 import { checkAppendInput, isPlainJson } from "../src/input.js";
 import { appendInputSchema } from "../src/schema.js";
 import { cleanupTemps, tempDir } from "./helpers.js";
@@ -25,31 +25,74 @@ const payloads: unknown[] = [
 ];
 
 describe("fast event framing", () => {
-  it("frameEventEncoded produces exactly frameRecord(eventRecord(...)) for every kind of payload and key", () => {
+  it("frameEventEncoded and frameEventInto produce exactly frameRecord(eventRecord(...)) for every kind of payload and key", () => {
     const ids = ["a", "refs/heads/main", 'odd "id"\n', "漢字/🎉"];
     let n = 0;
     for (const payload of payloads) {
-      for (const item_id of ids) {
+      for (const [k, item_id] of [...ids, ...ids].entries()) {
+        const item_type = k < ids.length ? "t" : "t\u00e9"; // ASCII keys (latin1 head) and not
         for (const ref of [undefined, { sha256: "a".repeat(64), bytes: 7 }]) {
           for (const action of ["put", "delete", "x.y-z_1"]) {
             const hasPayload = action !== "delete" && ref === undefined;
-            const f = { seq: 1 + n, ts: new Date(1_700_000_000_000 + n).toISOString(), writer: "w_42-abcdef", lg: n % 3, action, item_type: "t\u00e9", item_id, entity_rev: 1 + (n % 5) };
+            const f = { seq: 1 + n, ts: new Date(1_700_000_000_000 + n).toISOString(), writer: "w_42-abcdef", lg: n % 3, action, item_type, item_id, entity_rev: 1 + (n % 5) };
             const want = frameRecord(eventRecord({ ...f, payload: hasPayload ? payload : undefined, payload_ref: action === "delete" ? undefined : ref })).bytes;
-            const enc = {
-              actionJson: JSON.stringify(action),
-              itemTypeJson: JSON.stringify(f.item_type),
-              itemIdJson: JSON.stringify(item_id),
-              tailJson: eventTailJson(hasPayload ? JSON.stringify(payload) : undefined, action === "delete" ? undefined : ref),
-            };
+            const enc = encodeEventInput(action, f.item_type, item_id, hasPayload ? JSON.stringify(payload) : undefined, action === "delete" ? undefined : ref);
             const got = frameEventEncoded(f.seq, JSON.stringify(f.ts), JSON.stringify(f.writer), f.lg, enc, f.entity_rev);
             expect(got.equals(want), `${action} ${item_id} ${JSON.stringify(payload)}`).toBe(true);
-            expect(eventSizeBound(JSON.stringify(f.ts), JSON.stringify(f.writer), enc)).toBeGreaterThanOrEqual(got.length);
+            const bound = eventSizeBound(JSON.stringify(f.ts), JSON.stringify(f.writer), enc);
+            expect(bound).toBeGreaterThanOrEqual(got.length);
+            // Into a reused buffer at an offset (the fast path): the same bytes, nothing else touched.
+            const into = Buffer.alloc(bound + 5, 0xee);
+            const len = frameEventInto(into, 3, f.seq, JSON.stringify(f.ts), JSON.stringify(f.writer), f.lg, enc, f.entity_rev);
+            expect(into.subarray(3, 3 + len).equals(want)).toBe(true);
+            expect([...into.subarray(0, 3), ...into.subarray(3 + len)].every((b) => b === 0xee)).toBe(true);
             n++;
           }
         }
       }
     }
-    expect(n).toBe(payloads.length * 4 * 2 * 3);
+    expect(n).toBe(payloads.length * 8 * 2 * 3);
+  });
+});
+
+describe("event encoding helpers", () => {
+  it("jsonString is JSON.stringify for every string (plain ASCII fast, anything else escaped)", () => {
+    const all = Array.from({ length: 0x2100 }, (_, c) => String.fromCharCode(c)).join("");
+    for (const s of ["", "refs/heads/main", 'q"', "b\\s", "tab\t", "\u007f", "\ud800", "\ud83c\udf89", all, ...all]) {
+      expect(jsonString(s)).toBe(JSON.stringify(s));
+    }
+  });
+
+  it("eventSizeBound is an upper bound, exact above 64 KiB (refusal and warning see exact sizes); frameEventInto fits in it", () => {
+    const ts = JSON.stringify("2026-11-22T02:31:05.120Z");
+    for (const payload of ["x".repeat(10), "x".repeat(30_000), "x".repeat(100_000), "\u00e9".repeat(40_000)]) {
+      const enc = encodeEventInput("put", "t", "a", JSON.stringify(payload), undefined);
+      const bound = eventSizeBound(ts, '"w_1-abc"', enc);
+      const exact = frameEventEncoded(Number.MAX_SAFE_INTEGER, ts, '"w_1-abc"', Number.MAX_SAFE_INTEGER, enc, Number.MAX_SAFE_INTEGER).length;
+      expect(bound).toBeGreaterThanOrEqual(exact);
+      if (bound > 64 * 1024) expect(bound).toBe(exact);
+      const into = Buffer.alloc(bound);
+      expect(frameEventInto(into, 0, 1, ts, '"w_1-abc"', 1, enc, 1)).toBeLessThanOrEqual(bound);
+    }
+  });
+});
+
+describe("record timestamps", () => {
+  it("TS() spells the wall clock exactly as Date.prototype.toISOString, across second boundaries", async () => {
+    const { TS } = await import("../src/journal.js");
+    const until = Date.now() + 1100; // crosses at least one second boundary
+    let n = 0;
+    while (Date.now() < until) {
+      const before = Date.now();
+      const ts = TS();
+      const after = Date.now();
+      const t = Date.parse(ts);
+      expect(new Date(t).toISOString()).toBe(ts);
+      expect(t).toBeGreaterThanOrEqual(before);
+      expect(t).toBeLessThanOrEqual(after);
+      n++;
+    }
+    expect(n).toBeGreaterThan(100);
   });
 });
 
