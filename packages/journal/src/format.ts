@@ -116,6 +116,8 @@ export function encodeEventInput(
 }
 
 const EVENT_PREFIX = '{"type":"journal_event","schema_version":1,"seq":';
+/** Digits of Number.MAX_SAFE_INTEGER: the widest seq, lg or entity_rev. */
+const MAX_INT_DIGITS = String(Number.MAX_SAFE_INTEGER).length;
 const CRC_OPEN = '"crc":"';
 
 function eventHead(seq: number, tsJson: string, writerJson: string, lg: number, e: EncodedEventInput, entityRev: number): string {
@@ -174,11 +176,14 @@ function writeEvent(bytes: Buffer, at: number, head: string, e: EncodedEventInpu
  * (MAX_RECORD_BYTES) and the warning (WARN_RECORD_BYTES) thresholds see exact sizes.
  */
 export function eventSizeBound(tsJson: string, writerJson: string, e: EncodedEventInput, exactAbove = WARN_RECORD_BYTES): number {
-  const m = Number.MAX_SAFE_INTEGER;
-  const head = `${EVENT_PREFIX}${m},"ts":${tsJson},"writer":${writerJson},"lg":${m}${e.keysJson}${m}${e.payloadKey}`;
   const fixed = 1 + CRC_SUFFIX_BYTES + 2;
-  const loose = 3 * (head.length + e.payloadJson.length) + fixed;
-  return loose <= exactAbove ? loose : Buffer.byteLength(head) + Buffer.byteLength(e.payloadJson) + fixed;
+  // The head at its widest: EVENT_PREFIX, then seq, ts, writer, lg, the keys, entity_rev, the payload's key.
+  const numbers = 3 * MAX_INT_DIGITS;
+  const units = EVENT_PREFIX.length + ',"ts":,"writer":,"lg":'.length + tsJson.length + writerJson.length + e.keysJson.length + e.payloadKey.length;
+  const loose = 3 * (units + e.payloadJson.length) + numbers + fixed;
+  if (loose <= exactAbove) return loose;
+  const head = `${EVENT_PREFIX}${Number.MAX_SAFE_INTEGER},"ts":${tsJson},"writer":${writerJson},"lg":${Number.MAX_SAFE_INTEGER}${e.keysJson}${Number.MAX_SAFE_INTEGER}${e.payloadKey}`;
+  return Buffer.byteLength(head) + Buffer.byteLength(e.payloadJson) + fixed;
 }
 
 /** Encodes and frames one record: "\n" + json + "\n". */

@@ -58,7 +58,9 @@ const INPUT_KEYS = new Set(["action", "item_type", "item_id", "payload", "payloa
 /** The fast check: the checked copy, or undefined when zod must decide. */
 function fastCheck(input: unknown): CheckedInput | undefined {
   if (typeof input !== "object" || input === null || Array.isArray(input) || !isPlainObject(input)) return undefined;
-  for (const k of Reflect.ownKeys(input)) if (typeof k !== "string" || !INPUT_KEYS.has(k)) return undefined;
+  // Enumerable string keys (own, or inherited from a polluted Object.prototype: then zod
+  // decides). Symbol keys and non-enumerable extras are ignored, as zod's object schema does.
+  for (const k in input) if (!INPUT_KEYS.has(k)) return undefined;
   const r = input as Record<string, unknown>;
   const { action, item_type, item_id, payload, payload_ref } = r;
   if (typeof action !== "string" || action.length > 64 || !ACTION_RE.test(action)) return undefined;

@@ -18,6 +18,7 @@ import {
   encodeIndex,
   encodeMeta,
   encodeEventInput,
+  jsonString,
   eventSizeBound,
   frameEventEncoded,
   frameEventInto,
@@ -381,7 +382,8 @@ export class JournalCore {
   protected prepare(input: AppendInput): PreparedInput {
     const c = checkAppendInput(input);
     if (c.action !== "delete" && c.payload === undefined && c.payload_ref === undefined) c.payload = null;
-    const payloadJson = c.payload !== undefined && c.payload_ref === undefined ? JSON.stringify(c.payload) : undefined;
+    const payload = c.payload_ref === undefined ? c.payload : undefined;
+    const payloadJson = payload === undefined ? undefined : typeof payload === "string" ? jsonString(payload) : JSON.stringify(payload);
     const enc: EncodedEventInput = encodeEventInput(c.action, c.item_type, c.item_id, payloadJson, c.payload_ref);
     // Upper bound of the framed size (seq, entity_rev and lg at their widest).
     const size = eventSizeBound(TS_BOUND_JSON, this.writerJson, enc);

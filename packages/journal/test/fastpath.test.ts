@@ -140,6 +140,19 @@ describe("append input check", () => {
     }
   });
 
+  it("keys zod's object schema ignores (symbols, non-enumerable extras) are ignored alike; inherited enumerable keys go to zod", () => {
+    const base = { action: "put", item_type: "t", item_id: "a", payload: { x: 1 } };
+    const odd: object[] = [{ ...base, [Symbol("s")]: 1 }, Object.defineProperty({ ...base }, "extra", { value: 1, enumerable: false })];
+    for (const input of odd) {
+      const z = appendInputSchema.safeParse(input);
+      expect(z.success).toBe(true);
+      expect(checkAppendInput(input as never)).toEqual(z.data);
+    }
+    const inherited = Object.assign(Object.create({ extra: 1 }) as object, base);
+    expect(appendInputSchema.safeParse(inherited).success).toBe(false); // not a plain object for zod either
+    expect(() => checkAppendInput(inherited as never)).toThrow(/invalid journal record/);
+  });
+
   it("the hand check never accepts a value zod refuses (it defers to zod when unsure)", () => {
     const odd: unknown[] = [new Date(0), new Map(), Object.create({ inherited: 1 }), { [Symbol("s")]: 1 }, Object.defineProperty({}, "hidden", { value: 1, enumerable: false })];
     for (const v of odd) expect(isPlainJson(v)).toBe(false);
