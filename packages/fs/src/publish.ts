@@ -49,6 +49,12 @@ export interface PublishOptions {
 export const SYNC_PUBLISH_MAX = 64 * 1024;
 
 let tmpCounter = 0;
+/**
+ * Drawn once per process: with the pid and the counter it keeps names unique across processes
+ * that reuse a pid (a crashed one's debris), without a randomBytes call per name (~6% of a
+ * many-small-files commit).
+ */
+let tmpNonce: string | undefined;
 
 /**
  * A fresh temporary name in `dir`. The `.tmp-` prefix marks it as debris that readers
@@ -57,7 +63,8 @@ let tmpCounter = 0;
 export function tmpNameIn(dir: string, hint = "f"): string {
   tmpCounter = (tmpCounter + 1) % 0x7fffffff;
   const safeHint = hint.replace(/[^A-Za-z0-9_-]/g, "").slice(0, 16) || "f";
-  return join(dir, `.tmp-${safeHint}-${process.pid}-${tmpCounter}-${randomBytes(4).toString("hex")}`);
+  tmpNonce ??= randomBytes(4).toString("hex");
+  return join(dir, `.tmp-${safeHint}-${process.pid}-${tmpNonce}-${tmpCounter}`);
 }
 
 export function isTmpName(name: string): boolean {

@@ -218,7 +218,7 @@ async function gcLocked(ctx: StoreContext, options: GcOptions, graceMs: number):
 }
 
 /**
- * Removes `.tmp-*` publish debris (@snap/fs tmpNameIn: `.tmp-<hint>-<pid>-<n>-<hex>`) left by a
+ * Removes `.tmp-*` publish debris (@snap/fs tmpNameIn: `.tmp-<hint>-<pid>-<process nonce>-<n>`) left by a
  * writer that died: its pid is gone, or it is older than max(graceMs, 1 min).
  */
 async function removePublishDebris(dir: string, graceMs: number, now: number): Promise<void> {
