@@ -82,20 +82,23 @@ const exists = (p: string) => lstat(p).then(
   () => false,
 );
 
+/** Dry run: one release through the seam; how many mutating operations it makes, of which kinds. */
+async function dryRun(swap: Swap): Promise<{ total: number; kinds: Set<string> }> {
+  const probe = await setup(swap);
+  const pffs = await createFaultFs({ root: join(probe.fx.dir, "releases") });
+  const pstore = await openSnapshotStore({ dir: probe.fx.dir, fsync: "never", fs: pffs });
+  await pstore.release({ name: "prod", rev: probe.b, swap });
+  await pstore.close();
+  await probe.fx.cleanup();
+  return { total: pffs.mutations, kinds: new Set(pffs.log.map((o) => o.kind)) };
+}
+
 describe.each(["symlink", "rename"] as const)("release under power loss (fault seam), swap %s", (swap) => {
   it("at every boundary: the target serves a complete old or new snapshot (rename: or none, between its renames, until recovery); new once release() resolved; the ref never names an incomplete one", async () => {
-    // Dry run: count the mutating operations of one release through the seam.
-    const probe = await setup(swap);
-    const pffs = await createFaultFs({ root: join(probe.fx.dir, "releases") });
-    const pstore = await openSnapshotStore({ dir: probe.fx.dir, fsync: "never", fs: pffs });
-    await pstore.release({ name: "prod", rev: probe.b, swap });
-    await pstore.close();
-    const total = pffs.mutations;
-    const kinds = new Set(pffs.log.map((o) => o.kind));
+    const { total, kinds } = await dryRun(swap);
     expect(kinds.has("syncDir") && kinds.has("fsync")).toBe(true);
     if (swap === "symlink") expect(kinds.has("symlink")).toBe(true);
     else expect({ symlink: kinds.has("symlink"), link: kinds.has("link"), rename: kinds.has("rename") }).toEqual({ symlink: false, link: true, rename: true });
-    await probe.fx.cleanup();
     let sawGap = 0;
 
     let sawOld = 0;
@@ -154,13 +157,7 @@ describe.each(["symlink", "rename"] as const)("release under power loss (fault s
 
   if (swap === "rename") {
     it("a process crash at every boundary (page cache kept): complete old, complete new, or between the renames no target; recovery always ends complete and agreeing with the ref", async () => {
-      const probe = await setup(swap);
-      const pffs = await createFaultFs({ root: join(probe.fx.dir, "releases") });
-      const pstore = await openSnapshotStore({ dir: probe.fx.dir, fsync: "never", fs: pffs });
-      await pstore.release({ name: "prod", rev: probe.b, swap });
-      await pstore.close();
-      const total = pffs.mutations;
-      await probe.fx.cleanup();
+      const { total } = await dryRun(swap);
       let gaps = 0;
       for (let k = 0; k < total; k++) {
         const { fx, b, tagOf } = await setup(swap);
