@@ -21,7 +21,7 @@ import { countersOf, dumpFrames, fullScan, percentile, qualifyDisk, type DumpLin
 import { checkpointName, ZERO_CHAIN } from "./format.js";
 import { ensureDurableDir, listCheckpoints, listSegments, readWhole } from "./files.js";
 import { JournalCore, type OpenJournalOptions } from "./journal.js";
-import { RecordIterator, scanBatches, scanRecords } from "./reader.js";
+import { scanCore, scanRecords } from "./reader.js";
 import { RECORD_SCHEMAS, type DoctorReport, type StatsReport, type VerifyReport } from "./schema.js";
 import { readTail } from "./tail.js";
 import { Progress } from "./progress.js";
@@ -99,12 +99,9 @@ export class Journal extends JournalCore {
   read(options: ReadOptions = {}): AsyncGenerator<JournalRecord | JournalGap> {
     const onGap = options.onGap ?? "error";
     if (onGap !== "yield" && onGap !== "error" && typeof onGap !== "function") throw new SnapError("invalid_argument", `unknown onGap ${String(onGap)}`);
-    // The scanner hands over each decoded chunk's records at once; the iterator yields them one
-    // by one without an async generator's microtask round per record.
+    // No wrapping generator: the scanner yields the records themselves (one async hop per record).
     const pick = options.includeMeta ? pickAny : pickEvent;
-    return new RecordIterator<JournalRecord | JournalGap>(
-      scanBatches(this.readerContext(), { fromSeq: options.fromSeq ?? 1, toSeq: options.toSeq, includeArchive: options.includeArchive ?? false, onGap }, pick),
-    );
+    return scanCore(this.readerContext(), { fromSeq: options.fromSeq ?? 1, toSeq: options.toSeq, includeArchive: options.includeArchive ?? false, onGap }, pick);
   }
 
   /** Like read(), then waits for new records (fs.watch + polling) until `signal` aborts. */

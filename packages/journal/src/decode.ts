@@ -97,84 +97,30 @@ function hexMatches(buf: Uint8Array, off: number, value: number): boolean {
 const ASCII_TEXT_MIN = 4096;
 
 /**
- * Walks the lines of `buf` one frame at a time: what splitFrames returns, without building
- * the array, so a reader decodes a chunk as it hands records on and each decoded record is
- * garbage as soon as its consumer drops it (a chunk's worth of records held at once would
- * outlive the young generation). After `next()` returns true, `kind`, `start`, `end` and
- * `record` (ok) or `reason` (invalid) describe the frame, with the offsets of Frame.
- */
-export class FrameCursor {
-  kind: Frame["kind"] = "ok";
-  start = 0;
-  end = 0;
-  /** The record of an ok frame (undefined otherwise). */
-  record: DecodedRecord | undefined;
-  /** Why an invalid frame is not a record ("" otherwise). */
-  reason = "";
-  private i = 0;
-  private readonly buf: Buffer;
-  /** The whole buffer as a one-byte string when it is all ASCII (see decodeLine). */
-  private readonly text: string | undefined;
-
-  /**
-   * `buf` starts at a line boundary (the start of a file or just after a "\n"); `base` is the
-   * file offset of `buf[0]`. When `atEof` is false, an unterminated last line is not reported
-   * (it may still be being written).
-   */
-  constructor(
-    buf: Uint8Array,
-    private readonly base = 0,
-    private readonly atEof = true,
-  ) {
-    this.buf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    this.text = buf.length >= ASCII_TEXT_MIN && isAscii(this.buf) ? this.buf.toString("latin1") : undefined;
-  }
-
-  /** Moves to the next frame; false when there is none. */
-  next(): boolean {
-    const buf = this.buf;
-    const len = buf.length;
-    let i = this.i;
-    while (i < len && buf[i] === NL) i++;
-    if (i >= len) {
-      this.i = len;
-      return false;
-    }
-    const j = buf.indexOf(NL, i);
-    if (j === -1) {
-      this.i = len;
-      if (!this.atEof) return false;
-      this.set("fragment", i, len, undefined, "");
-      return true;
-    }
-    this.i = j + 1;
-    const r = decodeLine(buf, i, j, this.text);
-    if (typeof r === "string") this.set("invalid", i, j, undefined, r);
-    else this.set("ok", i, j + 1, r, "");
-    return true;
-  }
-
-  private set(kind: Frame["kind"], start: number, end: number, record: DecodedRecord | undefined, reason: string): void {
-    this.kind = kind;
-    this.start = this.base + start;
-    this.end = this.base + end;
-    this.record = record;
-    this.reason = reason;
-  }
-}
-
-/**
  * Splits `buf` (which starts at a line boundary: the start of a file or just after a "\n")
  * into frames. `base` is the file offset of `buf[0]`. When `atEof` is false, an unterminated
  * last line is not reported (it may still be being written).
  */
 export function splitFrames(buf: Uint8Array, base = 0, atEof = true): Frame[] {
   const frames: Frame[] = [];
-  const cur = new FrameCursor(buf, base, atEof);
-  while (cur.next()) {
-    if (cur.kind === "ok") frames.push({ kind: "ok", start: cur.start, end: cur.end, record: cur.record! });
-    else if (cur.kind === "invalid") frames.push({ kind: "invalid", start: cur.start, end: cur.end, reason: cur.reason });
-    else frames.push({ kind: "fragment", start: cur.start, end: cur.end });
+  let i = 0;
+  const len = buf.length;
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const text = len >= ASCII_TEXT_MIN && isAscii(b) ? b.toString("latin1") : undefined;
+  while (i < len) {
+    if (buf[i] === NL) {
+      i++;
+      continue;
+    }
+    const j = buf.indexOf(NL, i);
+    if (j === -1) {
+      if (atEof) frames.push({ kind: "fragment", start: base + i, end: base + len });
+      break;
+    }
+    const r = decodeLine(buf, i, j, text);
+    if (typeof r === "string") frames.push({ kind: "invalid", start: base + i, end: base + j, reason: r });
+    else frames.push({ kind: "ok", start: base + i, end: base + j + 1, record: r });
+    i = j + 1;
   }
   return frames;
 }

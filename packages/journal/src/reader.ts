@@ -6,17 +6,12 @@
 import { SnapError } from "@snap/schema";
 import { isCode, type FsSeam, type SeamFile } from "@snap/fs";
 import { join } from "node:path";
-import { FrameCursor, lastOkRecord, type DecodedRecord } from "./decode.js";
+import { splitFrames, type DecodedRecord } from "./decode.js";
 import { indexName, nextChain } from "./format.js";
 import { listSegments, readRange, type JournalPaths, type SegmentEntry } from "./files.js";
 
 /** Readers decode segments in chunks of this size (bounded memory, cheap seeks). */
 const READ_CHUNK = 1024 * 1024;
-/**
- * A batched scan hands on at most this many records at once: enough to make the async hop
- * per batch negligible, few enough that they die young (a 1 MiB chunk holds thousands).
- */
-const BATCH_RECORDS = 128;
 
 export type RecoveryMode = "tolerate-tail" | "absolute" | "point-in-time" | "salvage";
 
@@ -122,30 +117,17 @@ export function gapError(gap: ScanGap): SnapError {
   });
 }
 
-/** Turns a seq-bearing record into what a reader yields (undefined: skip it). */
-export type Pick<T> = (rec: DecodedRecord, segment: string, start: number, end: number, chain: string | undefined) => T | undefined;
-
-/**
- * The scanner behind every reader, one record at a time (see scanBatches).
- */
-export async function* scanCore<T>(ctx: ReaderContext, req: ScanRequest & { onGap?: GapPolicy }, pick: Pick<T>): AsyncGenerator<T | ScanGap> {
-  for await (const batch of scanBatches(ctx, req, pick)) {
-    if (!Array.isArray(batch)) yield batch;
-    else for (let k = 0; k < batch.length; k++) yield batch[k]!;
-  }
-}
-
 /**
  * The scanner behind every reader: `pick` turns each seq-bearing record into what is yielded
- * (undefined: skip it). It yields the records of each decoded chunk as one array (in file
- * order; never empty), so a reader pays one async hop per chunk, not per record (see
- * RecordIterator); a gap marker is yielded on its own. When a chunk holds an error (corrupt
- * bytes, foreign or missing segment), the records before it are yielded first, then it is
- * thrown: a reader sees exactly what a record-at-a-time scan would have shown it.
+ * (undefined: skip it), so a reader yields its records without an intermediate generator.
  * `onGap` (without includeArchive): what to do when fromSeq is below the oldest live segment
  * (undefined: start at the oldest live segment, for internal callers that check themselves).
  */
-export async function* scanBatches<T>(ctx: ReaderContext, req: ScanRequest & { onGap?: GapPolicy }, pick: Pick<T>): AsyncGenerator<T[] | ScanGap> {
+export async function* scanCore<T>(
+  ctx: ReaderContext,
+  req: ScanRequest & { onGap?: GapPolicy },
+  pick: (rec: DecodedRecord, segment: string, start: number, end: number, chain: string | undefined) => T | undefined,
+): AsyncGenerator<T | ScanGap> {
   const segs = await segmentsFor(ctx, req.includeArchive ?? false);
   if (segs.length === 0) return;
   let fromSeq = req.fromSeq;
@@ -228,89 +210,61 @@ export async function* scanBatches<T>(ctx: ReaderContext, req: ScanRequest & { o
         };
         // An unbounded read fetches the next chunk while decoding this one; a bounded one only
         // once this chunk ends below toSeq (a seek reads no more than it needs).
-        const chunk = buf.subarray(0, usable);
-        if (!atEof) {
-          if (toSeq === Number.POSITIVE_INFINITY) readAhead();
-          else {
-            const last = lastOkRecord(chunk);
-            if (last === undefined || typeof last.record.seq !== "number" || last.record.seq < toSeq) readAhead();
-          }
+        if (!atEof && toSeq === Number.POSITIVE_INFINITY) readAhead();
+        const frames = splitFrames(buf.subarray(0, usable), pos, atEof);
+        if (!atEof && ahead === undefined) {
+          const last = frames[frames.length - 1];
+          if (last === undefined || last.kind !== "ok" || typeof last.record.seq !== "number" || last.record.seq < toSeq) readAhead();
         }
         pos += usable;
-        // Decoded one line at a time and handed on in batches (see scanBatches).
-        const fr = new FrameCursor(chunk, pos - usable, atEof);
-        let out: T[] = [];
-        /** Set when the scan ends inside this chunk (toSeq reached, point-in-time cut). */
-        let finished = false;
-        try {
-          while (fr.next()) {
-            if (fr.kind === "invalid") {
-              pending.push({ start: fr.start, end: fr.end, reason: fr.reason });
-              continue;
-            }
-            if (fr.kind === "fragment") {
-              if (!isLast) {
-                if (corrupt(ctx, seg.name, fr.start, fr.end, "bytes after the last record of a segment that is not the newest") === "stop") {
-                  finished = true;
-                  break;
-                }
-              }
-              // The newest segment's tail fragment: a write in progress or crash residue. Stop here.
-              break;
-            }
-            const rec = fr.record!;
-            if (pending.length > 0) {
-              const adj = rec.type === "journal_note" && rec.kind === "torn_tail_adjudicated";
-              for (const p of pending) {
-                if (adj && p.start >= (rec.byte_start as number) && p.end <= (rec.byte_end as number) + 1) continue;
-                if (corrupt(ctx, seg.name, p.start, p.end, p.reason) === "stop") {
-                  finished = true;
-                  break;
-                }
-              }
-              if (finished) break;
-              pending = [];
-            }
-            lastEnd = fr.end;
-            if (rec.type === "journal_header") {
-              const storeId = ctx.storeId();
-              if (storeId !== undefined && rec.store_id !== storeId && ctx.recovery !== "salvage") {
-                throw new SnapError("journal_foreign_segment", `segment ${seg.name} belongs to store ${String(rec.store_id)}, not ${storeId}`, {
-                  data: { segment: seg.name, found: rec.store_id, expected: storeId },
-                  hint: "move the segment out of segments/; it was copied from another store",
-                });
-              }
-              if (prevLast !== undefined && rec.first_seq !== prevLast + 1 && ctx.recovery !== "salvage") {
-                throw new SnapError("journal_segment_missing", `records ${prevLast + 1}..${Number(rec.first_seq) - 1} are missing before segment ${seg.name}`, {
-                  data: { segment: seg.name, expected_first_seq: prevLast + 1, found_first_seq: rec.first_seq },
-                  hint: "restore the missing segment from a backup, or open with recovery 'point-in-time' or 'salvage'",
-                });
-              }
-              // Chain values are computed only for callers that start at segment starts (checkpoint).
-              chain = req.fromSegmentStart ? String(rec.prev_chain) : undefined;
-              continue;
-            }
-            if (typeof rec.seq !== "number") continue; // seal
-            if (chain !== undefined) chain = nextChain(chain, rec.crc);
-            prevLast = rec.seq;
-            if (rec.seq < fromSeq) continue;
-            if (rec.seq > toSeq) {
-              finished = true;
-              break;
-            }
-            const picked = pick(rec, seg.name, fr.start, fr.end, chain);
-            if (picked !== undefined && out.push(picked) >= BATCH_RECORDS) {
-              const full = out;
-              out = []; // before the yield: an error thrown into it must not yield these again
-              yield full;
-            }
+        for (const fr of frames) {
+          if (fr.kind === "invalid") {
+            pending.push(fr);
+            continue;
           }
-        } catch (err) {
-          if (out.length > 0) yield out; // the records before the error, as a record-at-a-time scan shows them
-          throw err;
+          if (fr.kind === "fragment") {
+            if (!isLast) {
+              if (corrupt(ctx, seg.name, fr.start, fr.end, "bytes after the last record of a segment that is not the newest") === "stop") return;
+            }
+            // The newest segment's tail fragment: a write in progress or crash residue. Stop here.
+            break;
+          }
+          const rec = fr.record;
+          if (pending.length > 0) {
+            const adj = rec.type === "journal_note" && rec.kind === "torn_tail_adjudicated";
+            for (const p of pending) {
+              if (adj && p.start >= (rec.byte_start as number) && p.end <= (rec.byte_end as number) + 1) continue;
+              if (corrupt(ctx, seg.name, p.start, p.end, p.reason) === "stop") return;
+            }
+            pending = [];
+          }
+          lastEnd = fr.end;
+          if (rec.type === "journal_header") {
+            const storeId = ctx.storeId();
+            if (storeId !== undefined && rec.store_id !== storeId && ctx.recovery !== "salvage") {
+              throw new SnapError("journal_foreign_segment", `segment ${seg.name} belongs to store ${String(rec.store_id)}, not ${storeId}`, {
+                data: { segment: seg.name, found: rec.store_id, expected: storeId },
+                hint: "move the segment out of segments/; it was copied from another store",
+              });
+            }
+            if (prevLast !== undefined && rec.first_seq !== prevLast + 1 && ctx.recovery !== "salvage") {
+              throw new SnapError("journal_segment_missing", `records ${prevLast + 1}..${Number(rec.first_seq) - 1} are missing before segment ${seg.name}`, {
+                data: { segment: seg.name, expected_first_seq: prevLast + 1, found_first_seq: rec.first_seq },
+                hint: "restore the missing segment from a backup, or open with recovery 'point-in-time' or 'salvage'",
+              });
+            }
+            // Chain values are computed only for callers that start at segment starts (checkpoint).
+            chain = req.fromSegmentStart ? String(rec.prev_chain) : undefined;
+            continue;
+          }
+          if (typeof rec.seq !== "number") continue; // seal
+          if (chain !== undefined) chain = nextChain(chain, rec.crc);
+          prevLast = rec.seq;
+          if (rec.seq < fromSeq) continue;
+          if (rec.seq > toSeq) return;
+          const out = pick(rec, seg.name, fr.start, fr.end, chain);
+          if (out !== undefined) yield out;
         }
-        if (out.length > 0) yield out;
-        if (finished) return;
         if (atEof) break;
       }
       req.onPosition?.(seg.name, lastEnd);
@@ -332,59 +286,4 @@ async function readChunk(file: SeamFile, from: number, to: number): Promise<Buff
     off += n;
   }
   return off === len ? buf : buf.subarray(0, off);
-}
-
-/**
- * An async iterator over a batched scan (scanBatches): one record per `next()`, as a
- * generator yields them, but a record already decoded is handed out with one resolved
- * promise instead of an async generator's round of microtasks. `return()` (a `break` out
- * of `for await`) and `throw()` reach the scan, which closes its file.
- */
-export class RecordIterator<T> implements AsyncGenerator<T, undefined, undefined> {
-  private batch: readonly T[] = [];
-  private next_ = 0;
-  /** A refill in progress: later calls wait for it (calls are answered in order). */
-  private refill: Promise<IteratorResult<T, undefined>> | undefined;
-
-  constructor(private readonly source: AsyncGenerator<T[] | T, unknown, undefined>) {}
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  next(): Promise<IteratorResult<T, undefined>> {
-    if (this.refill !== undefined) {
-      const again = () => this.next();
-      return this.refill.then(again, again);
-    }
-    if (this.next_ < this.batch.length) return Promise.resolve({ value: this.batch[this.next_++]!, done: false });
-    const refill = this.source.next().then(
-      (r): IteratorResult<T, undefined> | Promise<IteratorResult<T, undefined>> => {
-        this.refill = undefined;
-        if (r.done === true) return { value: undefined, done: true };
-        if (!Array.isArray(r.value)) return { value: r.value, done: false };
-        this.batch = r.value;
-        this.next_ = 0;
-        return this.next();
-      },
-      (err: unknown) => {
-        this.refill = undefined;
-        throw err;
-      },
-    );
-    this.refill = refill;
-    return refill;
-  }
-
-  async return(): Promise<IteratorResult<T, undefined>> {
-    this.batch = [];
-    await this.source.return(undefined);
-    return { value: undefined, done: true };
-  }
-
-  async throw(err: unknown): Promise<IteratorResult<T, undefined>> {
-    this.batch = [];
-    await this.source.throw(err);
-    return { value: undefined, done: true };
-  }
 }

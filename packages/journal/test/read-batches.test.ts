@@ -6,7 +6,7 @@ import { cleanupTemps, segmentFiles, tempDir } from "./helpers.js";
 
 afterAll(cleanupTemps);
 
-/** One segment of `n` small events (read() hands them over in batches of 128 per chunk). */
+/** One segment of `n` small events. */
 async function journalOf(n: number): Promise<{ dir: string; j: Journal }> {
   const dir = await tempDir();
   const j = await openJournal({ dir, durability: "none", lockHold: "open" });
@@ -29,8 +29,8 @@ async function corruptRecord(dir: string, seq: number): Promise<void> {
   await fh.close();
 }
 
-describe("read() hands decoded records on in batches, one record per next()", () => {
-  it("yields every record in seq order across batch and chunk boundaries, and toSeq stops inside a batch", async () => {
+describe("read(): order, stop points and early exit", () => {
+  it("yields every record in seq order, and toSeq stops mid-chunk", async () => {
     const { j } = await journalOf(1000);
     const seqs: number[] = [];
     for await (const r of j.read({ fromSeq: 1 })) seqs.push(r.seq);
