@@ -5,7 +5,7 @@
  *
  * Two implementations, chosen by length: zlib's `crc32` (native, Node >= 20.15 / 22.2,
  * feature-detected) costs about 300 ns of binding overhead per call whatever the length,
- * plus a Buffer view of the range; the table-driven loop below (slicing-by-16) costs about
+ * plus a Buffer view of the range; the table-driven loop below (slicing-by-8) costs about
  * 0.7 ns a byte and allocates nothing. A journal line of ~300 bytes is checked faster in
  * JavaScript, one of 1 KiB and more by zlib.
  */
@@ -17,44 +17,39 @@ const native: NativeCrc32 | undefined = typeof (zlib as { crc32?: unknown }).crc
 /** Ranges at least this long go to zlib's crc32 (when present). */
 const NATIVE_MIN_BYTES = 512;
 
-/** 16 tables of 256 entries: TABLE[k * 256 + b] is the CRC of byte b followed by k zero bytes. */
-const TABLE = new Int32Array(16 * 256);
+/** 8 tables of 256 entries: TABLE[k * 256 + b] is the CRC of byte b followed by k zero bytes. */
+const TABLE = new Int32Array(8 * 256);
 for (let n = 0; n < 256; n++) {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
   TABLE[n] = c;
 }
 for (let n = 0; n < 256; n++) {
-  for (let k = 1; k < 16; k++) {
+  for (let k = 1; k < 8; k++) {
     const prev = TABLE[(k - 1) * 256 + n]!;
     TABLE[k * 256 + n] = (prev >>> 8) ^ TABLE[prev & 255]!;
   }
 }
 
-/** The table loop over `bytes[start, end)`, continuing from `seed` (a finished CRC, as zlib's). */
+/**
+ * The table loop (slicing-by-8: as fast as by-16 on journal lines in V8, half the table to
+ * bring into cache) over `bytes[start, end)`, continuing from `seed` (a finished CRC, as zlib's).
+ */
 export function crc32Table(bytes: Uint8Array, start: number, end: number, seed = 0): number {
   const t = TABLE;
   let c = ~seed;
   let i = start;
-  for (; i + 16 <= end; i += 16) {
+  for (; i + 8 <= end; i += 8) {
     c ^= bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
     c =
-      t[3840 + (c & 255)]! ^
-      t[3584 + ((c >>> 8) & 255)]! ^
-      t[3328 + ((c >>> 16) & 255)]! ^
-      t[3072 + (c >>> 24)]! ^
-      t[2816 + bytes[i + 4]!]! ^
-      t[2560 + bytes[i + 5]!]! ^
-      t[2304 + bytes[i + 6]!]! ^
-      t[2048 + bytes[i + 7]!]! ^
-      t[1792 + bytes[i + 8]!]! ^
-      t[1536 + bytes[i + 9]!]! ^
-      t[1280 + bytes[i + 10]!]! ^
-      t[1024 + bytes[i + 11]!]! ^
-      t[768 + bytes[i + 12]!]! ^
-      t[512 + bytes[i + 13]!]! ^
-      t[256 + bytes[i + 14]!]! ^
-      t[bytes[i + 15]!]!;
+      t[1792 + (c & 255)]! ^
+      t[1536 + ((c >>> 8) & 255)]! ^
+      t[1280 + ((c >>> 16) & 255)]! ^
+      t[1024 + (c >>> 24)]! ^
+      t[768 + bytes[i + 4]!]! ^
+      t[512 + bytes[i + 5]!]! ^
+      t[256 + bytes[i + 6]!]! ^
+      t[bytes[i + 7]!]!;
   }
   for (; i < end; i++) c = t[(c ^ bytes[i]!) & 255]! ^ (c >>> 8);
   return ~c >>> 0;
