@@ -163,10 +163,21 @@ function writeEvent(bytes: Buffer, at: number, head: string, e: EncodedEventInpu
   let n = 1 + bytes.write(head, at + 1, "utf8");
   if (e.payloadJson.length > 0) n += bytes.write(e.payloadJson, at + n, "utf8");
   bytes[at + n] = COMMA; // the body ends here: json up to and including the comma before "crc"
-  const crc = crcHex(crc32Table(bytes, at + 1, at + n + 1));
-  bytes.write(`${CRC_OPEN}${crc}"}`, at + n + 1, "latin1");
+  writeCrcSuffix(bytes, at + n + 1, crc32Table(bytes, at + 1, at + n + 1));
   bytes[at + n + CRC_SUFFIX_BYTES + 1] = NL;
   return n + CRC_SUFFIX_BYTES + 2;
+}
+
+const CRC_SUFFIX_OPEN = Buffer.from(CRC_OPEN, "latin1");
+/** ASCII codes of crcHex's digits (lowercase hex). */
+const HEX_DIGITS = Buffer.from("0123456789abcdef", "latin1");
+
+/** `"crc":"xxxxxxxx"}` at `at`: crcHex's spelling, stored byte by byte (no string built). */
+function writeCrcSuffix(bytes: Buffer, at: number, crc: number): void {
+  for (let k = 0; k < 7; k++) bytes[at + k] = CRC_SUFFIX_OPEN[k]!;
+  for (let k = 0; k < 8; k++) bytes[at + 7 + k] = HEX_DIGITS[(crc >>> (28 - 4 * k)) & 15]!;
+  bytes[at + 15] = 0x22; // "
+  bytes[at + 16] = 0x7d; // }
 }
 
 /**

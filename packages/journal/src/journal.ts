@@ -71,8 +71,11 @@ export interface AppendOptions {
 interface QueueItem {
   records: PreparedInput[];
   durability: Durability;
-  /** Called with the item's seqs once its round is written (and synced, unless "none"). */
-  resolve: (seqs: number[]) => void;
+  /**
+   * Called once the item's round is written (and synced, unless "none"): its records took the
+   * contiguous seqs first .. first + count - 1.
+   */
+  resolve: (first: number, count: number) => void;
   reject: (err: unknown) => void;
 }
 
@@ -130,8 +133,9 @@ export function TS(): string {
   const ms = now - second * 1000;
   return `${clock.prefix}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z`;
 }
-const oneSeq = (seqs: number[]): { seq: number } => ({ seq: seqs[0]! });
-const allSeqs = (seqs: number[]): { seqs: number[] } => ({ seqs });
+const seqRange = (first: number, count: number): number[] => Array.from({ length: count }, (_, k) => first + k);
+const oneSeq = (first: number): { seq: number } => ({ seq: first });
+const allSeqs = (first: number, count: number): { seqs: number[] } => ({ seqs: seqRange(first, count) });
 /** The fast path frames rounds up to this size into one reused buffer (larger ones get their own). */
 const SCRATCH_BYTES = 256 * 1024;
 /** A fast round writes queued appends up to about this many bytes at once. */
@@ -413,7 +417,7 @@ export class JournalCore {
   }
 
   /** Queues records as one unit; the promise resolves with `shape(seqs)` (no extra promise hop). */
-  protected enqueue<R>(records: AppendInput[], options: AppendOptions, shape: (seqs: number[]) => R): Promise<R> {
+  protected enqueue<R>(records: AppendInput[], options: AppendOptions, shape: (first: number, count: number) => R): Promise<R> {
     try {
       this.assertOpen();
       if (!Array.isArray(records) || records.length === 0) throw new SnapError("invalid_argument", "appendMany needs at least one record");
@@ -422,7 +426,7 @@ export class JournalCore {
       const durability = options.durability ?? this.defaultDurability;
       if (durability !== "sync" && durability !== "group" && durability !== "none") throw new SnapError("invalid_argument", `unknown durability ${String(durability)}`);
       return new Promise<R>((resolve, reject) => {
-        this.queue.push({ records: prepared, durability, resolve: (seqs) => resolve(shape(seqs)), reject });
+        this.queue.push({ records: prepared, durability, resolve: (first, count) => resolve(shape(first, count)), reject });
         if (durability !== "group" && this.opts.lockHold === "open") {
           // The synchronous fast path runs one microtask later, so concurrent callers whose
           // continuations are already queued join the same round (group commit for free).
@@ -438,8 +442,10 @@ export class JournalCore {
   }
 
   protected fastScheduled = false;
-  /** The fast path's reused buffer (see fastRound). */
+  /** The fast path's reused buffer and per-round lists (see fastRound). */
   protected scratch: Buffer | undefined;
+  protected readonly roundKeys: string[] = [];
+  protected readonly roundRevs: number[] = [];
   /** Set when the fast path must leave the next round to the flusher (cleared by writeRound). */
   protected forceAsync = false;
 
@@ -528,26 +534,23 @@ export class JournalCore {
     for (const item of batch) for (const r of item.records) room += r.bound;
     // Framed straight into the writer's reused buffer (a huge round gets its own).
     const out = room <= SCRATCH_BYTES ? (this.scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES)) : Buffer.allocUnsafe(room);
-    const seqsPerItem: number[][] = [];
-    const keys: string[] = [];
-    const newRevs: number[] = [];
+    const keys = this.roundKeys;
+    const newRevs = this.roundRevs;
+    keys.length = 0;
+    newRevs.length = 0;
     let local: Map<string, number> | undefined;
     let total = 0;
     let durable = false;
     for (const item of batch) {
       if (item.durability !== "none") durable = true;
-      const seqs: number[] = [];
       for (const r of item.records) {
         const key = r.key;
         const rev = ((local !== undefined ? local.get(key) : undefined) ?? revs.get(key) ?? 0) + 1;
         if (batch.length > 1 || item.records.length > 1) (local ??= new Map()).set(key, rev);
-        const s = ++seq;
-        total += frameEventInto(out, total, s, tsJson, this.writerJson, lg, r.enc, rev);
+        total += frameEventInto(out, total, ++seq, tsJson, this.writerJson, lg, r.enc, rev);
         keys.push(key);
         newRevs.push(rev);
-        seqs.push(s);
       }
-      seqsPerItem.push(seqs);
     }
     if (a.lastSeq >= a.segment!.firstSeq && a.size + total > this.segmentBytes) {
       // A roll is due (fastReady's bound should have said so): the async path does it.
@@ -556,6 +559,7 @@ export class JournalCore {
       this.kick("sync");
       return;
     }
+    const first = a.lastSeq + 1;
     lock.assertHeld(); // fencing, as in writeRound
     a.dirty = true;
     // The blocking write has consumed the bytes when it returns: `out` is free for the next round.
@@ -571,7 +575,13 @@ export class JournalCore {
       this.timedDatasyncBlocking(file);
       this.durableSeq = Math.max(this.durableSeq, seq);
     }
-    for (let k = 0; k < batch.length; k++) batch[k]!.resolve(seqsPerItem[k]!);
+    // Seqs were taken in batch order, each item's contiguous.
+    let next = first;
+    for (let k = 0; k < batch.length; k++) {
+      const count = batch[k]!.records.length;
+      batch[k]!.resolve(next, count);
+      next += count;
+    }
   }
 
   protected kick(durability: Durability): void {
@@ -968,7 +978,7 @@ export class JournalCore {
         this.durableSeq = Math.max(this.durableSeq, lastSeqWritten);
       }
       if (this.meta === undefined || pre.length > 0) await this.writeMeta(lock);
-      batch.forEach((item, idx) => item.resolve(seqsPerItem[idx]!));
+      batch.forEach((item, idx) => item.resolve(seqsPerItem[idx]![0]!, seqsPerItem[idx]!.length));
     } catch (err) {
       this.active.dirty = true;
       throw err;
@@ -989,7 +999,8 @@ export class JournalCore {
           const run = async (records: AppendInput[], options: AppendOptions = {}) => {
             const prepared = records.map((r) => this.prepare(r));
             return new Promise<number[]>((resolve, reject) => {
-              this.writeRound(lock, [{ records: prepared, durability: options.durability ?? this.defaultDurability, resolve, reject }]).catch(reject);
+              const durability = options.durability ?? this.defaultDurability;
+              this.writeRound(lock, [{ records: prepared, durability, resolve: (first, count) => resolve(seqRange(first, count)), reject }]).catch(reject);
             });
           };
           const ctx: WithLockContext = {
