@@ -416,7 +416,7 @@ export class JournalCore {
     return this.enqueue(records, options, allSeqs);
   }
 
-  /** Queues records as one unit; the promise resolves with `shape(seqs)` (no extra promise hop). */
+  /** Queues records as one unit; the promise resolves with `shape(first seq, count)` (no extra promise hop). */
   protected enqueue<R>(records: AppendInput[], options: AppendOptions, shape: (first: number, count: number) => R): Promise<R> {
     try {
       this.assertOpen();
