@@ -42,7 +42,8 @@ function parseArgs(argv) {
   let quick = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "--help" || arg === "-h") opts.help = true;
+    if (arg === "--") continue; // `pnpm bench -- --quick` passes the separator through
+    else if (arg === "--help" || arg === "-h") opts.help = true;
     else if (arg === "--quick") quick = true;
     else if (arg === "--full") opts.full = true;
     else if (arg === "--repeat" || arg.startsWith("--repeat=")) {
