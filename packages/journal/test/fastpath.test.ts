@@ -189,6 +189,32 @@ describe("single-writer fast path", () => {
     expect(results[0]![45]).toEqual([46, "m", 2, "put", 2]);
   });
 
+  it("blockingSync: lone rounds (and the fast path) sync on the calling thread by default; blockingSync false never blocks, with the same records", async () => {
+    const { createFaultFs } = await import("@snap/fs");
+    const counts: Record<string, { syncCalls: number; poolCalls: number; records: unknown[] }> = {};
+    for (const [name, blockingSync] of [["default", undefined], ["off", false]] as const) {
+      const root = await tempDir();
+      const ffs = await createFaultFs({ root });
+      const j = await openJournal({ dir: root, fs: ffs, lockHold: "open", lockPath: `${root}-lock`, ...(blockingSync === undefined ? {} : { blockingSync }) });
+      for (let i = 0; i < 5; i++) await j.append({ action: "put", item_type: "t", item_id: "s", payload: i });
+      // 8 concurrent "group" appenders: every round holds all of them, nobody queued behind
+      await Promise.all(Array.from({ length: 8 }, async (_, a) => {
+        for (let i = 0; i < 4; i++) await j.append({ action: "put", item_type: "t", item_id: `g${a}`, payload: i }, { durability: "group" });
+      }));
+      expect(j.durableSeq).toBe(37);
+      const records: unknown[] = [];
+      for await (const r of j.read()) records.push([r.seq, r.item_id, r.entity_rev, r.payload]);
+      await j.close();
+      const syncs = ffs.log.filter((op) => op.kind === "datasync");
+      counts[name] = { syncCalls: syncs.filter((op) => op.sync === true).length, poolCalls: syncs.filter((op) => op.sync !== true).length, records };
+    }
+    expect(counts.default!.syncCalls).toBeGreaterThanOrEqual(5 + 4);
+    expect(counts.off!.syncCalls).toBe(0);
+    expect(counts.off!.poolCalls).toBeGreaterThanOrEqual(5 + 4);
+    expect(counts.off!.records).toEqual(counts.default!.records);
+    await expect(openJournal({ dir: await tempDir(), blockingSync: "yes" as never })).rejects.toMatchObject({ code: "invalid_argument" });
+  });
+
   it("an append queued just before close() is written by close", async () => {
     const dir = await tempDir();
     const j = await openJournal({ dir, lockHold: "open" });
