@@ -1,4 +1,4 @@
-export { type FsSeam, type FsSyncFacet, type SeamFile, type SeamStats, type OpenFlags, nodeFs, isCode } from "./seam.js";
+export { type FsSeam, type FsSyncFacet, type SeamFile, type SeamStats, type OpenFlags, nodeFs, isCode, pathExists } from "./seam.js";
 export {
   publishFile,
   publishTmpFile,

@@ -333,3 +333,17 @@ Object.defineProperty(nodeFs, "sync", { value: nodeSyncFacet, enumerable: false 
 export function isCode(err: unknown, code: string): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === code;
 }
+
+/**
+ * Whether `path` names anything (lstat: a symlink is not followed). Only "not there" answers
+ * false (ENOENT, or ENOTDIR: a parent is a file); any other error is rethrown.
+ */
+export async function pathExists(path: string, fs: FsSeam = nodeFs): Promise<boolean> {
+  try {
+    await fs.lstat(path);
+    return true;
+  } catch (err) {
+    if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) return false;
+    throw err;
+  }
+}

@@ -2,7 +2,7 @@ import { mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isSnapError } from "@snap/schema";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FsyncBatch, createFaultFs, isTmpName, nodeFs, removeFile, removeFiles, removeTree, type FaultFs } from "../src/index.js";
+import { FsyncBatch, createFaultFs, isTmpName, nodeFs, pathExists, removeFile, removeFiles, removeTree, type FaultFs } from "../src/index.js";
 import { tempDir } from "./helpers.js";
 
 let dir: string;
@@ -24,6 +24,21 @@ function countingSeam(): { fs: typeof nodeFs; syncs: string[] } {
   const syncs: string[] = [];
   return { fs: { ...nodeFs, syncDir: (p: string) => (syncs.push(p), nodeFs.syncDir(p)) }, syncs };
 }
+
+describe("pathExists", () => {
+  it("is true for a file, a directory and a dangling symlink, false for a missing path or one under a file, and rethrows other errors", async () => {
+    await writeFile(join(dir, "f"), "x");
+    await mkdir(join(dir, "d"));
+    await symlink(join(dir, "nowhere"), join(dir, "dangling"));
+    expect(await pathExists(join(dir, "f"))).toBe(true);
+    expect(await pathExists(join(dir, "d"))).toBe(true);
+    expect(await pathExists(join(dir, "dangling"))).toBe(true);
+    expect(await pathExists(join(dir, "missing"))).toBe(false);
+    expect(await pathExists(join(dir, "f", "under-a-file"))).toBe(false);
+    const denied = { ...nodeFs, lstat: async () => Promise.reject(Object.assign(new Error("EACCES"), { code: "EACCES" })) };
+    await expect(pathExists(join(dir, "f"), denied)).rejects.toMatchObject({ code: "EACCES" });
+  });
+});
 
 describe("removeFiles / removeFile", () => {
   it("unlinks every path, reports missing ones, and fsyncs each parent directory once", async () => {

@@ -108,16 +108,6 @@ export async function readHeader(fs: FsSeam, path: string): Promise<DecodedRecor
   return undefined;
 }
 
-export async function exists(fs: FsSeam, path: string): Promise<boolean> {
-  try {
-    await fs.lstat(path);
-    return true;
-  } catch (err) {
-    if (isCode(err, "ENOENT")) return false;
-    throw err;
-  }
-}
-
 export async function ensureDir(fs: FsSeam, path: string): Promise<void> {
   await fs.mkdir(path, { recursive: true });
 }

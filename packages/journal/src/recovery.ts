@@ -8,12 +8,12 @@
  *   skip them.
  */
 import { join } from "node:path";
-import { acquireLock, publishFile } from "@snap/fs";
+import { acquireLock, pathExists, publishFile } from "@snap/fs";
 import { SnapError, type ErrorCode } from "@snap/schema";
 import type { Anomaly } from "./decode.js";
 import { fullScan } from "./doctor.js";
 import { indexName } from "./format.js";
-import { ensureDurableDir, exists, readRange } from "./files.js";
+import { ensureDurableDir, readRange } from "./files.js";
 import type { JournalCore } from "./journal.js";
 import type { RecoveryReport } from "./schema.js";
 
@@ -98,7 +98,7 @@ export async function runRecovery(core: JournalCore, report: RecoveryReport): Pr
         await f.close();
       }
       const idxPath = join(core.paths.segments, indexName(s.entry.name));
-      if (await exists(core.fs, idxPath)) await core.fs.rename(idxPath, join(qdir, indexName(s.entry.name)));
+      if (await pathExists(idxPath, core.fs)) await core.fs.rename(idxPath, join(qdir, indexName(s.entry.name)));
     } else {
       cutSegment = firstCut.segment;
     }
@@ -108,7 +108,7 @@ export async function runRecovery(core: JournalCore, report: RecoveryReport): Pr
       await core.fs.rename(s.entry.path, join(qdir, s.entry.name));
       quarantined.push(s.entry.name);
       const idxPath = join(core.paths.segments, indexName(s.entry.name));
-      if (await exists(core.fs, idxPath)) await core.fs.rename(idxPath, join(qdir, indexName(s.entry.name)));
+      if (await pathExists(idxPath, core.fs)) await core.fs.rename(idxPath, join(qdir, indexName(s.entry.name)));
     }
     firstMoved = 0;
     await core.fs.syncDir(core.paths.segments);

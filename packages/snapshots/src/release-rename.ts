@@ -28,7 +28,7 @@
  */
 import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
-import { type FsSeam, FsyncBatch, fsyncDir, isCode, publishFile, removeTree } from "@snap/fs";
+import { type FsSeam, FsyncBatch, fsyncDir, isCode, pathExists, publishFile, removeTree } from "@snap/fs";
 import { canonicalJson, parseVersioned, SnapError } from "@snap/schema";
 import { releaseTargetDefinition } from "./schema.js";
 import { readJsonFile } from "./store.js";
@@ -56,16 +56,6 @@ export function renamePaths(target: string): RenamePaths {
     staged: (oid) => `${stem}-new-${oid.slice(0, 16)}`,
     old: (oid) => `${stem}-old-${oid === null ? "none" : oid.slice(0, 16)}`,
   };
-}
-
-async function exists(fs: FsSeam, path: string): Promise<boolean> {
-  try {
-    await fs.lstat(path);
-    return true;
-  } catch (err) {
-    if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) return false;
-    throw err;
-  }
 }
 
 /** The release name whose rename-mode target `target` is, if its marker says so. */
@@ -145,7 +135,7 @@ export async function stageRenameSwap(fs: FsSeam, name: string, target: string, 
  */
 export async function renameSwap(fs: FsSeam, target: string, snapshotOid: string, previousSnapshotOid: string | null): Promise<void> {
   const p = renamePaths(target);
-  if (await exists(fs, target)) await fs.rename(target, p.old(previousSnapshotOid));
+  if (await pathExists(target, fs)) await fs.rename(target, p.old(previousSnapshotOid));
   await fs.rename(p.staged(snapshotOid), target); // from here the target serves the new snapshot
   await fsyncDir(p.parent, fs);
 }
@@ -221,8 +211,8 @@ export async function recoverRenameSwap(fs: FsSeam, target: string, snapshotOid:
     if (isCode(err, "ENOENT")) return undefined;
     throw err;
   });
-  const hasStaged = await exists(fs, staged);
-  const hasOld = await exists(fs, old);
+  const hasStaged = await pathExists(staged, fs);
+  const hasOld = await pathExists(old, fs);
   if (targetStat?.isSymbolicLink() && !hasStaged && !hasOld) return "not-rename";
   if (targetStat === undefined && !hasStaged && !hasOld) return "not-rename";
   if (targetStat !== undefined) {

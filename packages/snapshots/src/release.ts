@@ -565,9 +565,9 @@ async function recoverLocked(ctx: StoreContext): Promise<{ finished: string[]; r
         // The switch did not happen: the previous release still serves. Restore its link if a crash left none.
         if (seen.state === "absent" && intent.previous_snapshot_oid !== null) {
           const prevDir = join(base, intent.previous_snapshot_oid);
-          if ((await ctx.fs.lstat(prevDir).catch(() => undefined))?.isDirectory()) await ensureDurableDir(ctx.fs, dirname(intent.target));
-          if ((await ctx.fs.lstat(prevDir).catch(() => undefined))?.isDirectory() && (await symlinksWork(ctx.fs, intent.target))) {
-            await swapLink(ctx.fs, intent.target, prevDir);
+          if ((await ctx.fs.lstat(prevDir).catch(() => undefined))?.isDirectory()) {
+            await ensureDurableDir(ctx.fs, dirname(intent.target));
+            if (await symlinksWork(ctx.fs, intent.target)) await swapLink(ctx.fs, intent.target, prevDir);
           }
         }
         rolledBack.push(name);
