@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANSI, parseJson, snap, tempDir, type SnapResult } from "./snap.js";
 
@@ -304,8 +304,11 @@ describe("snap store commands", () => {
     writeFileSync(join(copy, "site", "a.txt"), "precious bytes\n");
     expect((await snap(["commit", "site"], { cwd: copy })).code).toBe(0);
     const content = parseJson<{ artifacts: { content_oid: string }[] }>(await snap(["ls", "HEAD", "--json"], { cwd: copy }), "ls_result").artifacts[0]!.content_oid;
+    // The object is packed (one pack per commit); a loose file under its name is read first,
+    // so tampering there is what every reader sees.
     const objectFile = join(copy, ".snap", "objects", content.slice(0, 2), content.slice(2));
-    rmSync(objectFile);
+    rmSync(objectFile, { force: true });
+    mkdirSync(dirname(objectFile), { recursive: true });
     writeFileSync(objectFile, "tampered bytes\n");
     const bad = await snap(["fsck", "--json"], { cwd: copy });
     expect(bad.code).toBe(4);

@@ -584,6 +584,10 @@ class FaultSeam implements FaultFs {
         this.gate("stat", path);
         return base.stat(path);
       },
+      statIfExists: (path) => {
+        this.gate("stat", path);
+        return base.statIfExists(path);
+      },
       lstat: (path) => {
         this.gate("stat", path);
         return base.lstat(path);

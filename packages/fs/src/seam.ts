@@ -140,6 +140,11 @@ export interface FsSyncFacet {
   mkdir(path: string, options?: { recursive?: boolean }): void;
   readdir(path: string): string[];
   stat(path: string): SeamStats;
+  /**
+   * stat(path), or undefined when nothing is there (ENOENT, ENOTDIR) without building an
+   * Error: a miss costs one syscall (~1 us) instead of ~15 us for the exception.
+   */
+  statIfExists(path: string): SeamStats | undefined;
   lstat(path: string): SeamStats;
 }
 
@@ -280,6 +285,14 @@ const nodeSyncFacet: FsSyncFacet = {
   },
   readdir: (p) => readdirSync(p),
   stat: (p) => statSync(p),
+  statIfExists(p) {
+    try {
+      return statSync(p, { throwIfNoEntry: false });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
+      throw err;
+    }
+  },
   lstat: (p) => lstatSync(p),
 };
 

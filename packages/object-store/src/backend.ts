@@ -72,6 +72,12 @@ export interface ObjectBackend {
    * without it makes the store's delete() fail with invalid_argument.
    */
   remove?(oids: string[]): Promise<{ removed: string[]; missing: string[] }>;
+  /**
+   * Containers of objects that exist but cannot be read (fs backend: damaged packs), so
+   * verify() can report what it could not check. Optional: a backend without containers
+   * has none.
+   */
+  damaged?(): Promise<{ name: string; reason: string }[]>;
   /** Makes everything written so far durable (batch mode); a no-op where writes already are. */
   flush(): Promise<void>;
   /** Removes staging debris older than `olderThanMs`; never touches published objects. */

@@ -15,7 +15,7 @@
  * (`syncReadMax`): no call here reaches node:fs directly.
  */
 import { dirname, join } from "node:path";
-import { SnapError } from "@snap/schema";
+import { isSnapError, SnapError } from "@snap/schema";
 import {
   type FsSeam,
   FsyncBatch,
@@ -31,6 +31,8 @@ import {
 } from "@snap/fs";
 import type { FsyncMode, ObjectBackend, ObjectInfo, PublishOutcome, StagedObject, WriteMode } from "./backend.js";
 import { FANOUT_NAME, OBJECT_FILE_MODE, STAGING_DIR_NAME, objectPath, oidFromNames } from "./format.js";
+import { PACK_DIR_NAME } from "./pack.js";
+import { PackSet } from "./pack-set.js";
 
 export interface FsBackendOptions {
   /** The objects directory (created if missing). snap's store passes `<store>/objects`. */
@@ -58,7 +60,25 @@ export interface FsBackendOptions {
    * and written, and the final fsync has only the tail left. Default 32 MiB; 0: off.
    */
   writebackEvery?: number;
+  /**
+   * Pack small objects (FORMAT.md, "Packs"): buffered puts up to `maxObjectBytes` are kept in
+   * memory and written together as one pack file at `flush()` / `close()`, or whenever
+   * `maxPackBytes` are pending. Only with fsync "batch" or "never". Until the flush, such an
+   * object is visible to this process only and is lost if the process dies (in "batch" mode
+   * nothing is promised before flush() anyway). Default off.
+   */
+  pack?: boolean | PackOptions;
 }
+
+export interface PackOptions {
+  /** Largest object that goes into a pack (default 1 MiB); larger ones stay loose files. */
+  maxObjectBytes?: number;
+  /** Pending bytes that make a pack be written before the next flush (default 32 MiB). */
+  maxPackBytes?: number;
+}
+
+const DEFAULT_PACK_OBJECT_MAX = 1024 * 1024;
+const DEFAULT_PACK_BYTES = 32 * 1024 * 1024;
 
 const FIRST_READ = 64 * 1024;
 const READ_CHUNK = 1024 * 1024;
@@ -78,13 +98,43 @@ export async function createFsBackend(options: FsBackendOptions): Promise<Object
   const syncReadMax = fs.sync ? Math.max(0, options.syncReadMax ?? DEFAULT_SYNC_READ_MAX) : 0;
   const staging = options.tmpDir ?? join(options.dir, STAGING_DIR_NAME);
   const writebackEvery = fsync === "always" ? Math.max(0, options.writebackEvery ?? DEFAULT_WRITEBACK_EVERY) : 0;
-  const backend = new FsObjectBackend(options.dir, staging, fsync, fs, options.flushConcurrency ?? 16, syncReadMax, writebackEvery);
+  let pack: Required<PackOptions> | undefined;
+  if (options.pack !== undefined && options.pack !== false) {
+    if (fsync === "always") {
+      throw new SnapError("invalid_argument", 'pack needs fsync "batch" or "never": with "always" every put must be durable on its own', {
+        hint: 'use fsync: "batch" and call flush() before relying on the objects',
+      });
+    }
+    const given = options.pack === true ? {} : options.pack;
+    pack = {
+      maxObjectBytes: positive(given.maxObjectBytes, DEFAULT_PACK_OBJECT_MAX, "pack.maxObjectBytes"),
+      maxPackBytes: positive(given.maxPackBytes, DEFAULT_PACK_BYTES, "pack.maxPackBytes"),
+    };
+  }
+  const backend = new FsObjectBackend(options.dir, staging, fsync, fs, options.flushConcurrency ?? 16, syncReadMax, writebackEvery, pack);
   await backend.init();
   return backend;
 }
 
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new SnapError("invalid_argument", `${name} must be a positive integer, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 class FsObjectBackend implements ObjectBackend {
   readonly kind = "fs";
+  /** Packing (see FsBackendOptions.pack): the packs on disk, and the objects not yet in one. */
+  private readonly packs: PackSet;
+  private pending = new Map<string, Buffer>();
+  private pendingBytes = 0;
+  /** When each pending object was put or last re-confirmed (its mtime until it is packed). */
+  private readonly pendingAt = new Map<string, number>();
+  /** Pending sets being written as packs: still readable from here until they are published. */
+  private readonly sealed = new Set<Map<string, Buffer>>();
+  private packing: Promise<void> = Promise.resolve();
   /** Fan-out directories known to exist (and, in durable modes, to have a durable name). */
   private readonly fanouts = new Set<string>();
   private readonly batch: FsyncBatch | undefined;
@@ -98,8 +148,57 @@ class FsObjectBackend implements ObjectBackend {
     private readonly syncReadMax: number,
     /** @internal read by FsStagedObject. */
     readonly writebackEvery: number,
+    private readonly packOptions: Required<PackOptions> | undefined,
   ) {
     this.batch = fsync === "batch" ? new FsyncBatch({ fs, concurrency: flushConcurrency }) : undefined;
+    this.packs = new PackSet(dir, fs, fsync, this.batch);
+  }
+
+  /** A pending (unpacked) object's bytes, from the current set or one being written. */
+  private pendingGet(oid: string): Buffer | undefined {
+    const hit = this.pending.get(oid);
+    if (hit !== undefined) return hit;
+    for (const set of this.sealed) {
+      const sealedHit = set.get(oid);
+      if (sealedHit !== undefined) return sealedHit;
+    }
+    return undefined;
+  }
+
+  /**
+   * Writes everything pending as one pack (after any pack already being written). On failure
+   * the objects go back to pending, so a later flush() tries again with a fresh file.
+   */
+  private sealPending(): Promise<void> {
+    const packs = this.packs;
+    if (this.pending.size === 0) return this.packing;
+    const set = this.pending;
+    this.pending = new Map();
+    this.pendingBytes = 0;
+    this.sealed.add(set);
+    const run = this.packing.then(() => packs.publish(set)).then(
+      () => {
+        this.sealed.delete(set);
+        for (const oid of set.keys()) if (!this.pending.has(oid)) this.pendingAt.delete(oid);
+      },
+      (err: unknown) => {
+        for (const [oid, data] of set) {
+          if (!this.pending.has(oid)) {
+            this.pending.set(oid, data);
+            this.pendingBytes += data.byteLength;
+          }
+        }
+        this.sealed.delete(set);
+        throw err;
+      },
+    );
+    this.packing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Whether a loose object file exists for `oid`. */
+  private async looseExists(oid: string): Promise<boolean> {
+    return (await this.looseStat(oid)) !== undefined;
   }
 
   async init(): Promise<void> {
@@ -131,6 +230,21 @@ class FsObjectBackend implements ObjectBackend {
   }
 
   async write(oid: string, data: Uint8Array, mode: WriteMode): Promise<PublishOutcome> {
+    const packing = this.packOptions;
+    if (packing !== undefined && mode === "no-clobber" && data.byteLength <= packing.maxObjectBytes) {
+      if (this.pendingGet(oid) !== undefined || (await this.looseExists(oid)) || (await this.packs.locate(oid)) !== undefined) return "exists";
+      this.pending.set(oid, Buffer.from(data)); // ours: the caller may reuse its buffer
+      this.pendingAt.set(oid, Date.now());
+      this.pendingBytes += data.byteLength;
+      if (this.pendingBytes >= packing.maxPackBytes) await this.sealPending();
+      return "created";
+    }
+    // Loose: large objects, unpacked stores, and repairs (a loose copy is read before a packed one).
+    if (mode === "no-clobber" && (await this.packs.locate(oid)) !== undefined) return "exists";
+    return this.writeLoose(oid, data, mode);
+  }
+
+  private async writeLoose(oid: string, data: Uint8Array, mode: WriteMode): Promise<PublishOutcome> {
     await this.fanout(oid);
     const path = objectPath(this.dir, oid);
     try {
@@ -174,6 +288,26 @@ class FsObjectBackend implements ObjectBackend {
   }
 
   async read(oid: string): Promise<Buffer> {
+    const pending = this.pendingGet(oid);
+    if (pending !== undefined) return Buffer.from(pending); // a copy: the caller may modify it
+    // A loose copy wins over a packed one (a repair is written loose). Where a stat that
+    // misses is cheap, ask it first and go straight to the pack (in a store that has packs).
+    const facet = this.syncReadMax > 0 ? this.fs.sync : undefined;
+    if (facet !== undefined && (this.packOptions !== undefined || this.packs.count > 0) && facet.statIfExists(objectPath(this.dir, oid)) === undefined) {
+      const packed = await this.packs.read(oid);
+      if (packed !== undefined) return packed;
+    }
+    try {
+      return await this.readLoose(oid);
+    } catch (err) {
+      if (!isSnapError(err, "object_not_found")) throw err;
+      const packed = await this.packs.read(oid);
+      if (packed === undefined) throw err;
+      return packed;
+    }
+  }
+
+  private async readLoose(oid: string): Promise<Buffer> {
     const path = objectPath(this.dir, oid);
     const facet = this.fs.sync;
     if (this.syncReadMax > 0 && facet !== undefined) {
@@ -219,7 +353,13 @@ class FsObjectBackend implements ObjectBackend {
     try {
       file = await this.fs.open(objectPath(this.dir, oid), "r");
     } catch (err) {
-      throw notFoundOr(err, oid);
+      const notFound = notFoundOr(err, oid);
+      if (!isSnapError(notFound, "object_not_found")) throw notFound;
+      // Pending and packed objects are at most pack.maxObjectBytes: one chunk.
+      const small = this.pendingGet(oid) ?? (await this.packs.read(oid));
+      if (small === undefined) throw notFound;
+      yield Buffer.from(small);
+      return;
     }
     try {
       let position = 0;
@@ -238,13 +378,23 @@ class FsObjectBackend implements ObjectBackend {
   }
 
   async stat(oid: string): Promise<ObjectInfo | undefined> {
+    const pending = this.pendingGet(oid);
+    if (pending !== undefined) return { size: pending.byteLength, mtimeMs: this.pendingAt.get(oid) ?? Date.now() };
+    return (await this.looseStat(oid)) ?? (await this.packs.stat(oid));
+  }
+
+  private async looseStat(oid: string): Promise<ObjectInfo | undefined> {
     const path = objectPath(this.dir, oid);
     // One stat is a dentry-cache lookup (a microsecond or two): through the sync facet when
     // small reads use it, instead of a thread-pool round trip (`has()` of a thousand objects
     // in a commit's existence checks: ~2 ms instead of ~70 ms).
     const facet = this.syncReadMax > 0 ? this.fs.sync : undefined;
+    if (facet !== undefined) {
+      const st = facet.statIfExists(path);
+      return st === undefined ? undefined : { size: st.size, mtimeMs: st.mtimeMs };
+    }
     try {
-      const st = facet !== undefined ? facet.stat(path) : await this.fs.stat(path);
+      const st = await this.fs.stat(path);
       return { size: st.size, mtimeMs: st.mtimeMs };
     } catch (err) {
       if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) return undefined;
@@ -253,11 +403,16 @@ class FsObjectBackend implements ObjectBackend {
   }
 
   async freshen(oid: string): Promise<void> {
+    if (this.pendingGet(oid) !== undefined) {
+      this.pendingAt.set(oid, Date.now()); // its pack gets a fresh time when it is written
+      return;
+    }
     const path = objectPath(this.dir, oid);
     const now = new Date();
     try {
       await this.fs.utimes(path, now, now);
     } catch (err) {
+      if (isCode(err, "ENOENT") && (await this.packs.freshen(oid))) return; // its pack was made durable when written
       // An object owned by another user cannot have its times set (EPERM): it is intact,
       // only its GC grace period is not extended. Like git, carry on.
       if (!isCode(err, "EPERM") && !isCode(err, "EACCES")) throw notFoundOr(err, oid);
@@ -280,7 +435,22 @@ class FsObjectBackend implements ObjectBackend {
     }
   }
 
+  /** Loose objects, then packed and pending ones that have no loose copy (each oid once). */
   async *list(): AsyncIterable<string> {
+    const loose = new Set<string>();
+    for await (const oid of this.listLoose()) {
+      loose.add(oid);
+      yield oid;
+    }
+    const packed = await this.packs.oids();
+    for (const oid of packed) if (!loose.has(oid)) yield oid;
+    const packedSet = new Set(packed);
+    for (const set of [...this.sealed, this.pending]) {
+      for (const oid of set.keys()) if (!loose.has(oid) && !packedSet.has(oid)) yield oid;
+    }
+  }
+
+  private async *listLoose(): AsyncIterable<string> {
     let fanouts: string[];
     try {
       fanouts = await this.fs.readdir(this.dir);
@@ -306,6 +476,20 @@ class FsObjectBackend implements ObjectBackend {
   }
 
   async *listPrefix(prefix: string): AsyncIterable<string> {
+    const seen = new Set<string>();
+    for await (const oid of this.listLoosePrefix(prefix)) {
+      seen.add(oid);
+      yield oid;
+    }
+    const others = [...(await this.packs.oids()), ...[...this.sealed, this.pending].flatMap((set) => [...set.keys()])];
+    for (const oid of others) {
+      if (!oid.startsWith(prefix) || seen.has(oid)) continue;
+      seen.add(oid);
+      yield oid;
+    }
+  }
+
+  private async *listLoosePrefix(prefix: string): AsyncIterable<string> {
     const fanout = prefix.slice(0, 2);
     const rest = prefix.slice(2);
     let names: string[];
@@ -322,12 +506,34 @@ class FsObjectBackend implements ObjectBackend {
     }
   }
 
+  /**
+   * Removes every copy of each oid: pending, loose (unlink), packed (the pack is rewritten
+   * without it, see PackSet.remove). Pending packs are written first, so no removal races
+   * a pack write of the same objects.
+   */
   async remove(oids: string[]): Promise<{ removed: string[]; missing: string[] }> {
+    await this.packing;
+    const removed = new Set<string>();
+    for (const oid of oids) {
+      const data = this.pending.get(oid);
+      if (data === undefined) continue;
+      this.pending.delete(oid);
+      this.pendingAt.delete(oid);
+      this.pendingBytes -= data.byteLength;
+      removed.add(oid);
+    }
     const byPath = new Map(oids.map((oid) => [objectPath(this.dir, oid), oid]));
     // @snap/fs removeFiles: unlink each (commit point), then one fsync per fan-out directory
     // ("always"), or the directories handed to the flush batch ("batch").
     const result = await removeFiles(byPath.keys(), { fs: this.fs, durability: this.fsync, batch: this.batch });
-    return { removed: result.removed.map((p) => byPath.get(p) as string), missing: result.missing.map((p) => byPath.get(p) as string) };
+    for (const p of result.removed) removed.add(byPath.get(p) as string);
+    for (const oid of await this.packs.remove(new Set(oids))) removed.add(oid);
+    return { removed: oids.filter((oid) => removed.has(oid)), missing: oids.filter((oid) => !removed.has(oid)) };
+  }
+
+  async damaged(): Promise<{ name: string; reason: string }[]> {
+    await this.packs.refresh(true);
+    return [...this.packs.damaged].map(([name, reason]) => ({ name: `${PACK_DIR_NAME}/${name}.pack`, reason })).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   /**
@@ -337,8 +543,9 @@ class FsObjectBackend implements ObjectBackend {
    */
   flush(): Promise<void> {
     const batch = this.batch;
-    if (!batch) return Promise.resolve();
-    const run = this.flushing.then(() => batch.flush());
+    const sealing = this.sealPending();
+    if (!batch) return sealing;
+    const run = this.flushing.then(() => sealing).then(() => batch.flush());
     this.flushing = run.then(
       () => undefined,
       () => undefined,
@@ -350,7 +557,7 @@ class FsObjectBackend implements ObjectBackend {
 
   async cleanTmp({ olderThanMs }: { olderThanMs: number }): Promise<{ removed: number }> {
     const cutoff = Date.now() - olderThanMs;
-    const dirs = [this.tmpDir];
+    const dirs = [this.tmpDir, join(this.dir, PACK_DIR_NAME)];
     for (const name of await this.fs.readdir(this.dir).catch(() => [] as string[])) {
       if (FANOUT_NAME.test(name)) dirs.push(join(this.dir, name));
     }
@@ -380,7 +587,11 @@ class FsObjectBackend implements ObjectBackend {
   }
 
   async close(): Promise<void> {
-    await this.flush();
+    try {
+      await this.flush();
+    } finally {
+      await this.packs.close();
+    }
   }
 }
 

@@ -22,7 +22,9 @@ export type {
   WriteMode,
   FsyncMode,
 } from "./backend.js";
-export { createFsBackend, type FsBackendOptions } from "./fs-backend.js";
+export { createFsBackend, type FsBackendOptions, type PackOptions } from "./fs-backend.js";
+export { PACK_DIR_NAME, packChecksumMatches, type PackEntry } from "./pack.js";
+export { readPackIndexFile } from "./pack-set.js";
 export { createMemoryBackend, type MemoryBackend } from "./memory-backend.js";
 export { encodeStructured, decodeStructured, type StructuredObject } from "./structured.js";
 export { objectPath, STAGING_DIR_NAME } from "./format.js";

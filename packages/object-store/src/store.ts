@@ -9,7 +9,7 @@ import { Readable } from "node:stream";
 import { type FsSeam, nodeFs, type SeamFile } from "@snap/fs";
 import { assertOid, createOidHasher, isSnapError, oidOf, SnapError, type VerifyReport } from "@snap/schema";
 import type { FsyncMode, ObjectBackend, ObjectInfo, PublishOutcome } from "./backend.js";
-import { createFsBackend } from "./fs-backend.js";
+import { createFsBackend, type PackOptions } from "./fs-backend.js";
 import { createMemoryBackend } from "./memory-backend.js";
 import { decodeStructured, encodeStructured, type StructuredObject } from "./structured.js";
 import { corruptError, verifiedChunks } from "./verified-read.js";
@@ -29,6 +29,12 @@ export interface OpenObjectStoreOptions {
   syncReadMax?: number;
   /** Fs backend, fsync "always": background fdatasync of a streamed put every this many bytes (default 32 MiB; 0: off). */
   writebackEvery?: number;
+  /**
+   * Fs backend: pack small objects into one file per flush (FORMAT.md, "Packs"; fsync
+   * "batch" or "never" only). Objects put since the last flush() are then visible to this
+   * process only. Default off. Packs written by another process are read either way.
+   */
+  pack?: boolean | PackOptions;
   /** Called whenever an object is found corrupt (by a put, a read or verify). */
   onCorrupt?: (event: CorruptObjectEvent) => void;
 }
@@ -93,6 +99,8 @@ export interface VerifyResult {
   corrupt: string[];
   /** The same, with what the bytes actually hash to. */
   corruptObjects: { oid: string; actual_oid: string }[];
+  /** Containers that could not be read (fs backend: damaged packs, `pack/<name>.pack`); their objects were not checked. */
+  damaged: { name: string; reason: string }[];
   /** Listed objects that disappeared before they could be read (concurrent GC). */
   vanished: number;
   durationMs: number;
@@ -183,6 +191,7 @@ export async function openObjectStore(options: OpenObjectStoreOptions = {}): Pro
       tmpDir: options.tmpDir,
       syncReadMax: options.syncReadMax,
       writebackEvery: options.writebackEvery,
+      pack: options.pack,
     });
   } else if (choice === "memory") {
     backend = createMemoryBackend();
@@ -523,21 +532,25 @@ class ContentAddressedStore implements ObjectStore {
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     corruptObjects.sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
+    const damaged = this.backend.damaged ? await this.backend.damaged() : [];
+    const report: VerifyReport = {
+      type: "verify_report",
+      schema_version: 1,
+      ok: corruptObjects.length === 0 && damaged.length === 0,
+      objects_checked: checked,
+      bytes_checked: bytes,
+      corrupt: corruptObjects.map((c) => ({ oid: c.oid, actual_oid: c.actual_oid })),
+    };
+    if (damaged.length > 0) report.damaged_packs = damaged.map((d) => ({ pack: d.name, reason: d.reason }));
     return {
       checked,
       bytes,
       corrupt: corruptObjects.map((c) => c.oid),
       corruptObjects,
+      damaged,
       vanished,
       durationMs: Date.now() - started,
-      report: {
-        type: "verify_report",
-        schema_version: 1,
-        ok: corruptObjects.length === 0,
-        objects_checked: checked,
-        bytes_checked: bytes,
-        corrupt: corruptObjects.map((c) => ({ oid: c.oid, actual_oid: c.actual_oid })),
-      },
+      report,
     };
   }
 

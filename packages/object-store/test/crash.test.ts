@@ -6,12 +6,12 @@
  * staging debris must never show up as an object. SNAP_CRASH_CYCLES raises the cycle count.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt } from "./built.js";
-import { openObjectStore } from "../src/index.js";
+import { openObjectStore, PACK_DIR_NAME, readPackIndexFile } from "../src/index.js";
 import { collect, sha256 } from "./contract.js";
 import { debrisUnder } from "./fs-debris.js";
 
@@ -29,9 +29,9 @@ afterAll(async () => {
 });
 
 /** Runs one writer until it has printed `afterOids` oids plus a random delay, then SIGKILLs it. */
-function runAndKill(dir: string, seed: number, killAfterMs: number): Promise<{ oids: string[]; finished: boolean }> {
+function runAndKill(dir: string, seed: number, killAfterMs: number, mode: "always" | "pack"): Promise<{ oids: string[]; finished: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture, dir, String(seed), "5000"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [fixture, dir, String(seed), "5000", mode], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     let timer: NodeJS.Timeout | undefined;
@@ -54,14 +54,14 @@ function runAndKill(dir: string, seed: number, killAfterMs: number): Promise<{ o
   });
 }
 
-describe("crash safety (SIGKILL)", () => {
+describe.each(["always", "pack"] as const)("crash safety (SIGKILL), writers in %s mode", (mode) => {
   it(`every acknowledged object survives ${CYCLES} cycles of ${WRITERS} writers killed at random moments`, async () => {
-    const dir = join(root, "objects");
+    const dir = join(root, `objects-${mode}`);
     const acknowledged = new Set<string>();
     let killed = 0;
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       const runs = await Promise.all(
-        Array.from({ length: WRITERS }, (_, w) => runAndKill(dir, cycle * WRITERS + w + 1, 20 + Math.floor(Math.random() * 400))),
+        Array.from({ length: WRITERS }, (_, w) => runAndKill(dir, cycle * WRITERS + w + 1, 20 + Math.floor(Math.random() * 400), mode)),
       );
       for (const r of runs) {
         if (!r.finished) killed++;
@@ -87,8 +87,13 @@ describe("crash safety (SIGKILL)", () => {
       await store.cleanTmp({ olderThanMs: 0 });
       expect(await debrisUnder(dir)).toEqual([]);
       expect(new Set(await collect(store.list()))).toEqual(listed);
+      // Every pack that was published is whole: a killed pack write leaves only a tmp file.
+      const packDir = join(dir, PACK_DIR_NAME);
+      const packs = mode === "pack" ? (await readdir(packDir)).filter((n) => n.endsWith(".pack")) : [];
+      for (const name of packs) await readPackIndexFile(join(packDir, name)); // throws object_corrupt on a damaged one
+      if (mode === "pack") expect(packs.length).toBeGreaterThan(CYCLES);
       console.log(
-        `crash test: ${CYCLES} cycles, ${killed} writers killed, ${acknowledged.size} acknowledged oids, ${listed.size} objects, ${debris.length} tmp debris files cleaned`,
+        `crash test (${mode}): ${packs.length} packs, ${CYCLES} cycles, ${killed} writers killed, ${acknowledged.size} acknowledged oids, ${listed.size} objects, ${debris.length} tmp debris files cleaned`,
       );
     } finally {
       await store.close();

@@ -6,13 +6,13 @@
  * are dropped), and a new store on the real filesystem checks what survived: every object
  * whose durability was acknowledged is present and intact, and nothing corrupt is listed.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFaultFs, type FaultFs } from "@snap/fs";
 import { isSnapError } from "@snap/schema";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openObjectStore, type ObjectStore } from "../src/index.js";
+import { openObjectStore, PACK_DIR_NAME, type ObjectStore } from "../src/index.js";
 import { bytesOf, collect, sha256 } from "./contract.js";
 import { debrisUnder } from "./fs-debris.js";
 
@@ -24,14 +24,15 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-type Mode = "always" | "batch";
+/** "pack": fsync "batch" with small objects packed (one pack per flush; a delete repacks). */
+type Mode = "always" | "batch" | "pack";
 
 /**
  * The workload. `durable` receives each oid once its durability is acknowledged: when its put
  * resolves ("always"), or when a flush() after it resolves ("batch").
  */
 async function workload(fs: FaultFs, dir: string, mode: Mode, durable: Set<string>): Promise<void> {
-  const store: ObjectStore = await openObjectStore({ dir, fsync: mode, fs });
+  const store: ObjectStore = await openObjectStore(mode === "pack" ? { dir, fsync: "batch", pack: true, fs } : { dir, fsync: mode, fs });
   const pending: string[] = [];
   const ack = (oid: string): void => {
     if (mode === "always") durable.add(oid);
@@ -45,10 +46,18 @@ async function workload(fs: FaultFs, dir: string, mode: Mode, durable: Set<strin
   ack((await store.putBytes(bytesOf(3000, 1))).oid);
   ack((await store.putStream([bytesOf(70_000, 2), bytesOf(10_000, 3)])).oid);
   ack((await store.putObject({ type: "note", schema_version: 1, text: "structured" })).oid);
-  if (mode === "batch") await flush();
+  if (mode !== "always") await flush();
   ack((await store.putBytes("first object")).oid); // exists: freshen (+ fsync in always mode)
   ack((await store.putBytes(bytesOf(500, 4))).oid);
-  if (mode === "batch") await flush();
+  if (mode !== "always") await flush();
+  if (mode === "pack") {
+    // GC-style delete of one packed object: its pack is rewritten with the survivors, then
+    // unlinked. The deleted object may or may not come back; the survivors must all survive.
+    const gone = sha256(bytesOf(3000, 1));
+    durable.delete(gone);
+    await store.deleteMany([gone]);
+    await flush();
+  }
   await store.close();
 }
 
@@ -87,17 +96,17 @@ async function checkRecovered(dir: string, durable: Set<string>): Promise<void> 
   }
 }
 
-describe.each(["always", "batch"] as const)("power loss at every operation boundary, fsync %s", (mode) => {
+describe.each(["always", "batch", "pack"] as const)("power loss at every operation boundary, fsync %s", (mode) => {
   it("every acknowledged object is intact after recovery; nothing corrupt is listed", async () => {
     const full = await runAt(mode, null);
     const n = full.fs.mutations;
-    expect(full.durable.size).toBe(5);
+    expect(full.durable.size).toBe(mode === "pack" ? 4 : 5);
     expect(full.stoppedAt).toBe(false);
     if (mode === "always") expect(full.fs.counts.fsync).toBeGreaterThanOrEqual(5);
     // Batch mode publishes small objects through the seam's synchronous facet (the fast
     // path), so these boundaries are the fast path's; "always" never uses it.
     const viaSync = full.fs.log.filter((op) => op.sync).map((op) => op.kind);
-    if (mode === "batch") expect(new Set(viaSync)).toEqual(new Set(["writeFile", "link", "unlink"]));
+    if (mode !== "always") expect(new Set(viaSync)).toEqual(new Set(["writeFile", "link", "unlink"]));
     else expect(viaSync).toEqual([]);
     let stops = 0;
     for (let k = 0; k <= n; k++) {
@@ -112,7 +121,11 @@ describe.each(["always", "batch"] as const)("power loss at every operation bound
     // After the full run and a power loss, everything is still there.
     await full.fs.powerLoss();
     await checkRecovered(full.dir, full.durable);
-    expect((await collect((await openObjectStore({ dir: full.dir, backend: "fs" })).list())).length).toBe(5);
+    expect((await collect((await openObjectStore({ dir: full.dir, backend: "fs" })).list())).length).toBe(mode === "pack" ? 4 : 5);
+    if (mode === "pack") {
+      // Two packs were written and one was rewritten: what is left is packs, not loose files.
+      expect((await readdir(join(full.dir, PACK_DIR_NAME))).filter((n) => n.endsWith(".pack")).length).toBe(2);
+    }
   });
 
   it("a crash tearing any un-synced write never yields a listed corrupt object", async () => {
@@ -134,10 +147,11 @@ describe.each(["always", "batch"] as const)("power loss at every operation bound
 describe("durability costs (fault seam counters)", () => {
   it("batch mode fsyncs nothing per put and everything once at flush; always mode fsyncs each put", async () => {
     const counts: Record<string, { fsync: number; syncDir: number }> = {};
-    for (const mode of ["always", "batch", "never"] as const) {
+    for (const mode of ["always", "batch", "never", "pack"] as const) {
       const caseRoot = join(root, `count-${mode}`);
       const fs = await createFaultFs({ root: caseRoot });
-      const store = await openObjectStore({ dir: join(caseRoot, "objects"), fsync: mode, fs });
+      const dir = join(caseRoot, "objects");
+      const store = await openObjectStore(mode === "pack" ? { dir, fsync: "batch", pack: true, fs } : { dir, fsync: mode, fs });
       fs.resetCounts();
       for (let i = 0; i < 20; i++) await store.putBytes(`object ${i}`);
       counts[`${mode}:puts`] = { fsync: fs.counts.fsync, syncDir: fs.counts.syncDir };
@@ -153,6 +167,10 @@ describe("durability costs (fault seam counters)", () => {
     expect(counts["batch:flush"]?.syncDir).toBeLessThanOrEqual(22); // each fan-out dir once, plus dir and its parent
     expect(counts["never:puts"]).toEqual({ fsync: 0, syncDir: 0 });
     expect(counts["never:flush"]).toEqual({ fsync: 0, syncDir: 0 });
+    // Packed: twenty puts are one pack file, so one fsync, plus the pack directory, the
+    // objects directory (the pack directory's name) and its parent.
+    expect(counts["pack:puts"]).toEqual({ fsync: 0, syncDir: 0 });
+    expect(counts["pack:flush"]).toEqual({ fsync: 1, syncDir: 3 });
   });
 
   it("a flush() called while another is running resolves only once the earlier puts are durable", async () => {

@@ -230,6 +230,10 @@ describe("record-specific rules", () => {
     expect(verifyReportSchema.safeParse(verify).success).toBe(true);
     expect(verifyReportSchema.safeParse({ ...verify, ok: false }).success).toBe(false);
     expect(verifyReportSchema.safeParse({ ...verify, corrupt: [{ oid: OID_A, actual_oid: null }] }).success).toBe(false);
+    const damaged = { ...verify, damaged_packs: [{ pack: "pack/x.pack", reason: "bad magic" }] };
+    expect(verifyReportSchema.safeParse(damaged).success).toBe(false); // ok: true with a damaged pack
+    expect(verifyReportSchema.safeParse({ ...damaged, ok: false }).success).toBe(true);
+    expect(verifyReportSchema.safeParse({ ...verify, damaged_packs: [] }).success).toBe(true);
     const fsck = { type: "fsck_report", schema_version: 1, ok: true, objects_checked: 0, corrupt: [], missing: [], dangling_refs: [] };
     expect(fsckReportSchema.safeParse(fsck).success).toBe(true);
     expect(

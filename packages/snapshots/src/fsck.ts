@@ -91,6 +91,7 @@ export async function fsck(ctx: StoreContext, options: FsckOptions = {}): Promis
   }
   progress.end("refs", refsReport?.refs_checked ?? 0, undefined, "refs");
   for (const c of verify.corruptObjects) problems.push(`corrupt object ${c.oid} (hashes to ${c.actual_oid})`);
+  for (const d of verify.damaged) problems.push(`damaged ${d.name}: ${d.reason} (its objects could not be read)`);
   for (const m of missing) problems.push(`missing object ${m.oid} (referenced by ${m.referenced_by})`);
   for (const d of dangling) problems.push(`dangling ref ${d.ref} -> ${d.target} (${d.reason})`);
   const report: FsckReport = {

@@ -45,7 +45,7 @@ export interface GcOptions extends LongOperationOptions {
 }
 
 const HOUR = 3_600_000;
-/** Objects re-checked and removed together (one directory fsync per fan-out directory per chunk). */
+/** Objects re-checked between two progress reports. */
 const SWEEP_CHUNK = 512;
 
 export async function gc(ctx: StoreContext, options: GcOptions = {}): Promise<GcReport> {
@@ -168,28 +168,28 @@ async function gcLocked(ctx: StoreContext, options: GcOptions, graceMs: number):
     );
   }
   let swept = 0;
-  // Removal through the object store (@snap/object-store deleteMany -> @snap/fs removeFiles:
-  // unlinks, then one fsync per fan-out directory), a chunk at a time so that the re-check of
-  // each object's time stays close to its removal.
+  // Re-check each object's time right before the removal (a put may have freshened it since
+  // the scan), then remove everything in one deleteMany (@snap/object-store: loose objects
+  // unlinked, then one fsync per fan-out directory; each pack that holds garbage rewritten
+  // once, however many of its objects go: chunked calls would rewrite a big pack per chunk).
+  const doomed: string[] = [];
   for (let at = 0; at < candidates.length; at += SWEEP_CHUNK) {
     const chunk = candidates.slice(at, at + SWEEP_CHUNK);
-    let doomed = chunk;
-    if (!dryRun) {
-      doomed = [];
+    if (dryRun) doomed.push(...chunk);
+    else {
       for (const oid of chunk) {
-        // Re-check the time right before removing: a put may have freshened it meanwhile.
         const st = await ctx.objects.stat(oid);
         if (st !== undefined && !isYoung(st)) doomed.push(oid);
       }
-      const gone = new Set((await ctx.objects.deleteMany(doomed)).removed);
-      doomed = doomed.filter((oid) => gone.has(oid));
-    }
-    for (const oid of doomed) {
-      removed.push(oid);
-      bytes += (times.get(oid) as { size: number }).size;
     }
     swept += chunk.length;
-    progress.update("sweep", swept, candidates.length, "objects");
+    if (swept < candidates.length) progress.update("sweep", swept, candidates.length, "objects");
+  }
+  const gone = dryRun ? new Set(doomed) : new Set((await ctx.objects.deleteMany(doomed)).removed);
+  for (const oid of doomed) {
+    if (!gone.has(oid)) continue;
+    removed.push(oid);
+    bytes += (times.get(oid) as { size: number }).size;
   }
   progress.end("sweep", candidates.length, candidates.length, "objects");
   if (dryRun) checkAborted(signal, "gc");

@@ -88,6 +88,13 @@ export interface OpenSnapshotStoreOptions {
    * together, by one flush, before any ref names them).
    */
   fsync?: "always" | "batch" | "never";
+  /**
+   * Pack small objects (default true unless fsync is "always"): the objects of a build are
+   * written as one pack file per flush instead of one file each (@snap/object-store
+   * FORMAT.md, "Packs"). Every commit flushes before its refs move, so nothing changes for
+   * readers; a 10k-file commit creates a few files instead of 20k.
+   */
+  packObjects?: boolean;
   /** Wraps the object store (tests count reads and writes through this). */
   wrapObjects?: (store: ObjectStore) => ObjectIO;
   /** Journal durability for ref transactions (default "sync": fdatasync before a commit returns). */
@@ -117,7 +124,8 @@ export async function openContext(options: OpenSnapshotStoreOptions): Promise<St
   const dir = resolvePath(options.dir);
   const config = await readStoreConfig(dir);
   for (const d of STORE_DIRS) await nodeFs.mkdir(join(dir, d), { recursive: true });
-  const objects = await openObjectStore({ dir: join(dir, "objects"), fsync: options.fsync ?? "batch" });
+  const fsync = options.fsync ?? "batch";
+  const objects = await openObjectStore({ dir: join(dir, "objects"), fsync, pack: fsync !== "always" && options.packObjects !== false });
   const io = options.wrapObjects ? options.wrapObjects(objects) : objects;
   const refsOptions: { storeId: string; durability?: "sync" | "group" | "none" } = { storeId: config.store_id };
   if (options.refsDurability !== undefined) refsOptions.durability = options.refsDurability;

@@ -1,18 +1,14 @@
-import { chmod, readdir, readFile, unlink, writeFile, utimes } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { objectPath } from "@snap/object-store";
-import { build, newStore, type Fixture } from "./store-fixture.js";
+import { ageObjects, build, flipObjectByte, newStore, type Fixture } from "./store-fixture.js";
 
 let fx: Fixture;
 afterEach(async () => {
   await fx?.cleanup();
 });
 
-async function age(fx: Fixture, ms: number): Promise<void> {
-  const t = new Date(Date.now() - ms);
-  for await (const oid of fx.store.context.objects.list()) await utimes(objectPath(join(fx.dir, "objects"), oid), t, t);
-}
+const age = ageObjects;
 
 describe("gc", () => {
   it("removes only unreachable objects older than the grace period; dry run reports exactly what the real run removes", async () => {
@@ -136,17 +132,11 @@ describe("fsck", () => {
     const art = await view.artifact("d/a");
     const subtree = (await fx.store.context.objects.getObject<{ type: string; schema_version: number; entries: { oid: string }[] }>(res.rootOid)).entries[0]?.oid as string;
     for (const oid of [art.content_oid, art.oid, subtree, res.rootOid, res.manifestOid, res.snapshotOid]) {
-      const p = objectPath(join(fx.dir, "objects"), oid);
-      const orig = await readFile(p);
-      const flipped = Buffer.from(orig);
-      const at = Math.floor(flipped.length / 2);
-      flipped[at] = (flipped[at] as number) ^ 0x01;
-      await chmod(p, 0o644);
-      await writeFile(p, flipped);
+      const restore = await flipObjectByte(fx, oid);
       const r = await fx.store.fsck();
       expect(r.ok).toBe(false);
       expect(r.report.corrupt.map((c) => c.oid)).toContain(oid);
-      await writeFile(p, orig);
+      await restore();
       expect((await fx.store.fsck()).ok).toBe(true);
     }
   });
@@ -156,7 +146,7 @@ describe("fsck", () => {
     const res = await build(fx.store, { a: "x" });
     const view = await fx.store.view(res.snapshotOid);
     const blob = (await view.artifact("a")).content_oid;
-    await unlink(objectPath(join(fx.dir, "objects"), blob));
+    expect((await fx.store.context.objects.deleteMany([blob])).removed).toEqual([blob]); // loose or packed: gone
     const r = await fx.store.fsck();
     expect(r.ok).toBe(false);
     expect(r.report.missing).toEqual([{ oid: blob, referenced_by: (await view.artifact("a")).oid }]);

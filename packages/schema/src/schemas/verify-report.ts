@@ -23,10 +23,16 @@ export const verifyReportDefinition = defineRecord({
       objects_checked: z.int().min(0),
       bytes_checked: z.int().min(0),
       corrupt: z.array(corruptObjectSchema),
+      /**
+       * Containers the backend could not read (fs backend: packs whose header, footer or
+       * index is damaged; their objects could not be listed or checked). Present only when
+       * there are some.
+       */
+      damaged_packs: z.array(z.object({ pack: z.string().min(1), reason: z.string() })).optional(),
     })
     .superRefine((report, ctx) => {
-      if (report.ok !== (report.corrupt.length === 0)) {
-        ctx.addIssue({ code: "custom", path: ["ok"], message: "ok must be true exactly when nothing is corrupt" });
+      if (report.ok !== (report.corrupt.length === 0 && (report.damaged_packs ?? []).length === 0)) {
+        ctx.addIssue({ code: "custom", path: ["ok"], message: "ok must be true exactly when nothing is corrupt or damaged" });
       }
     }),
   example: {
