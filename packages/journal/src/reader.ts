@@ -6,7 +6,7 @@
 import { SnapError } from "@snap/schema";
 import { isCode, type FsSeam, type SeamFile } from "@snap/fs";
 import { join } from "node:path";
-import { splitFrames, type DecodedRecord } from "./decode.js";
+import { lastOkRecord, splitFrames, type DecodedRecord } from "./decode.js";
 import { indexName, nextChain } from "./format.js";
 import { listSegments, readRange, type JournalPaths, type SegmentEntry } from "./files.js";
 
@@ -117,24 +117,54 @@ export function gapError(gap: ScanGap): SnapError {
   });
 }
 
+/** Turns a seq-bearing record into what a reader yields (undefined: skip it). */
+export type Pick<T> = (rec: DecodedRecord, segment: string, start: number, end: number, chain: string | undefined) => T | undefined;
+
 /**
- * The scanner behind every reader: `pick` turns each seq-bearing record into what is yielded
- * (undefined: skip it), so a reader yields its records without an intermediate generator.
+ * The scanner behind every reader, one record per `next()`: the records of scanBatches handed
+ * out by a RecordIterator (one resolved promise per record, one async hop per batch).
  * `onGap` (without includeArchive): what to do when fromSeq is below the oldest live segment
  * (undefined: start at the oldest live segment, for internal callers that check themselves).
  */
-export async function* scanCore<T>(
-  ctx: ReaderContext,
-  req: ScanRequest & { onGap?: GapPolicy },
-  pick: (rec: DecodedRecord, segment: string, start: number, end: number, chain: string | undefined) => T | undefined,
-): AsyncGenerator<T | ScanGap> {
+export function scanCore<T>(ctx: ReaderContext, req: ScanRequest & { onGap?: GapPolicy }, pick: Pick<T>): AsyncGenerator<T | ScanGap> {
+  return new RecordIterator<T | ScanGap>(scanBatches(ctx, req, pick));
+}
+
+/**
+ * A read chunk is decoded in windows of about this many bytes (whole lines): each window's
+ * lines are checked and parsed in one synchronous loop and its records handed on as one batch.
+ * Small enough that a batch's records and the window's text die young (a 1 MiB chunk of
+ * ~300 B records would keep thousands alive across scavenges), large enough that the per-batch
+ * async hop and the window's ASCII check and string conversion cost nothing per record.
+ */
+const DECODE_WINDOW = 64 * 1024;
+
+/** End (exclusive) of the window of whole lines starting at `from` in `chunk` (see DECODE_WINDOW). */
+function windowEnd(chunk: Uint8Array, from: number): number {
+  const len = chunk.length;
+  if (len - from <= DECODE_WINDOW) return len;
+  const nl = chunk.lastIndexOf(0x0a, from + DECODE_WINDOW - 1);
+  if (nl >= from) return nl + 1;
+  // One line longer than the window: the window is that line.
+  const next = chunk.indexOf(0x0a, from + DECODE_WINDOW);
+  return next === -1 ? len : next + 1;
+}
+
+/**
+ * The scanner behind every reader: `pick` turns each seq-bearing record into what is yielded
+ * (undefined: skip it). It yields the picked records of each decoded window as one array (in
+ * file order, never empty); a gap marker is yielded as an array of its own. When a window holds
+ * an error (corrupt bytes, foreign or missing segment), the records before it are yielded
+ * first, then it is thrown: a reader sees exactly what a record-at-a-time scan shows it.
+ */
+export async function* scanBatches<T>(ctx: ReaderContext, req: ScanRequest & { onGap?: GapPolicy }, pick: Pick<T>): AsyncGenerator<(T | ScanGap)[]> {
   const segs = await segmentsFor(ctx, req.includeArchive ?? false);
   if (segs.length === 0) return;
   let fromSeq = req.fromSeq;
   if (req.onGap !== undefined && !req.includeArchive && req.hint === undefined && fromSeq < segs[0]!.firstSeq) {
     const gap: ScanGap = { gap: true, oldestSeq: segs[0]!.firstSeq, fromSeq };
     if (req.onGap === "error") throw gapError(gap);
-    if (req.onGap === "yield") yield gap;
+    if (req.onGap === "yield") yield [gap];
     else req.onGap(gap);
     fromSeq = gap.oldestSeq;
   }
@@ -201,69 +231,100 @@ export async function* scanCore<T>(
           usable = nl + 1;
         }
         want = READ_CHUNK;
-        const readAhead = () => {
-          const from = pos + usable;
-          const to = Math.min(size, from + READ_CHUNK);
-          const p = readChunk(file, from, to);
-          p.catch(() => undefined); // awaited when used (or before close)
-          ahead = { from, to, p };
-        };
-        // An unbounded read fetches the next chunk while decoding this one; a bounded one only
-        // once this chunk ends below toSeq (a seek reads no more than it needs).
-        if (!atEof && toSeq === Number.POSITIVE_INFINITY) readAhead();
-        const frames = splitFrames(buf.subarray(0, usable), pos, atEof);
-        if (!atEof && ahead === undefined) {
-          const last = frames[frames.length - 1];
-          if (last === undefined || last.kind !== "ok" || typeof last.record.seq !== "number" || last.record.seq < toSeq) readAhead();
-        }
+        const chunk = buf.subarray(0, usable);
+        const base = pos;
         pos += usable;
-        for (const fr of frames) {
-          if (fr.kind === "invalid") {
-            pending.push(fr);
-            continue;
+        // An unbounded read fetches the next chunk while decoding this one; a bounded one only
+        // when this chunk's last record is below toSeq (a seek reads no more than it needs).
+        if (!atEof) {
+          let fetch = toSeq === Number.POSITIVE_INFINITY;
+          if (!fetch) {
+            const last = lastOkRecord(chunk);
+            fetch = last === undefined || typeof last.record.seq !== "number" || last.record.seq < toSeq;
           }
-          if (fr.kind === "fragment") {
-            if (!isLast) {
-              if (corrupt(ctx, seg.name, fr.start, fr.end, "bytes after the last record of a segment that is not the newest") === "stop") return;
-            }
-            // The newest segment's tail fragment: a write in progress or crash residue. Stop here.
-            break;
+          if (fetch) {
+            const from = pos;
+            const to = Math.min(size, from + READ_CHUNK);
+            const p = readChunk(file, from, to);
+            p.catch(() => undefined); // awaited when used (or before close)
+            ahead = { from, to, p };
           }
-          const rec = fr.record;
-          if (pending.length > 0) {
-            const adj = rec.type === "journal_note" && rec.kind === "torn_tail_adjudicated";
-            for (const p of pending) {
-              if (adj && p.start >= (rec.byte_start as number) && p.end <= (rec.byte_end as number) + 1) continue;
-              if (corrupt(ctx, seg.name, p.start, p.end, p.reason) === "stop") return;
+        }
+        for (let w = 0; w < usable; ) {
+          const wEnd = windowEnd(chunk, w);
+          const frames = splitFrames(chunk.subarray(w, wEnd), base + w, atEof && wEnd === usable);
+          w = wEnd;
+          let out: (T | ScanGap)[] = [];
+          /** The scan ends in this window (toSeq passed, point-in-time cut). */
+          let finished = false;
+          try {
+            for (const fr of frames) {
+              if (fr.kind === "invalid") {
+                pending.push(fr);
+                continue;
+              }
+              if (fr.kind === "fragment") {
+                // Only in the last window of a chunk at end of file: nothing follows it.
+                if (!isLast) {
+                  if (corrupt(ctx, seg.name, fr.start, fr.end, "bytes after the last record of a segment that is not the newest") === "stop") finished = true;
+                }
+                // The newest segment's tail fragment: a write in progress or crash residue. Stop here.
+                break;
+              }
+              const rec = fr.record;
+              if (pending.length > 0) {
+                const adj = rec.type === "journal_note" && rec.kind === "torn_tail_adjudicated";
+                for (const p of pending) {
+                  if (adj && p.start >= (rec.byte_start as number) && p.end <= (rec.byte_end as number) + 1) continue;
+                  if (corrupt(ctx, seg.name, p.start, p.end, p.reason) === "stop") {
+                    finished = true;
+                    break;
+                  }
+                }
+                if (finished) break;
+                pending = [];
+              }
+              lastEnd = fr.end;
+              if (rec.type === "journal_header") {
+                const storeId = ctx.storeId();
+                if (storeId !== undefined && rec.store_id !== storeId && ctx.recovery !== "salvage") {
+                  throw new SnapError("journal_foreign_segment", `segment ${seg.name} belongs to store ${String(rec.store_id)}, not ${storeId}`, {
+                    data: { segment: seg.name, found: rec.store_id, expected: storeId },
+                    hint: "move the segment out of segments/; it was copied from another store",
+                  });
+                }
+                if (prevLast !== undefined && rec.first_seq !== prevLast + 1 && ctx.recovery !== "salvage") {
+                  throw new SnapError("journal_segment_missing", `records ${prevLast + 1}..${Number(rec.first_seq) - 1} are missing before segment ${seg.name}`, {
+                    data: { segment: seg.name, expected_first_seq: prevLast + 1, found_first_seq: rec.first_seq },
+                    hint: "restore the missing segment from a backup, or open with recovery 'point-in-time' or 'salvage'",
+                  });
+                }
+                // Chain values are computed only for callers that start at segment starts (checkpoint).
+                chain = req.fromSegmentStart ? String(rec.prev_chain) : undefined;
+                continue;
+              }
+              if (typeof rec.seq !== "number") continue; // seal
+              if (chain !== undefined) chain = nextChain(chain, rec.crc);
+              prevLast = rec.seq;
+              if (rec.seq < fromSeq) continue;
+              if (rec.seq > toSeq) {
+                finished = true;
+                break;
+              }
+              const picked = pick(rec, seg.name, fr.start, fr.end, chain);
+              if (picked !== undefined) out.push(picked);
             }
-            pending = [];
+          } catch (err) {
+            // The records before the error first, as a record-at-a-time scan shows them.
+            if (out.length > 0) yield out;
+            throw err;
           }
-          lastEnd = fr.end;
-          if (rec.type === "journal_header") {
-            const storeId = ctx.storeId();
-            if (storeId !== undefined && rec.store_id !== storeId && ctx.recovery !== "salvage") {
-              throw new SnapError("journal_foreign_segment", `segment ${seg.name} belongs to store ${String(rec.store_id)}, not ${storeId}`, {
-                data: { segment: seg.name, found: rec.store_id, expected: storeId },
-                hint: "move the segment out of segments/; it was copied from another store",
-              });
-            }
-            if (prevLast !== undefined && rec.first_seq !== prevLast + 1 && ctx.recovery !== "salvage") {
-              throw new SnapError("journal_segment_missing", `records ${prevLast + 1}..${Number(rec.first_seq) - 1} are missing before segment ${seg.name}`, {
-                data: { segment: seg.name, expected_first_seq: prevLast + 1, found_first_seq: rec.first_seq },
-                hint: "restore the missing segment from a backup, or open with recovery 'point-in-time' or 'salvage'",
-              });
-            }
-            // Chain values are computed only for callers that start at segment starts (checkpoint).
-            chain = req.fromSegmentStart ? String(rec.prev_chain) : undefined;
-            continue;
+          if (out.length > 0) {
+            const batch = out;
+            out = [];
+            yield batch;
           }
-          if (typeof rec.seq !== "number") continue; // seal
-          if (chain !== undefined) chain = nextChain(chain, rec.crc);
-          prevLast = rec.seq;
-          if (rec.seq < fromSeq) continue;
-          if (rec.seq > toSeq) return;
-          const out = pick(rec, seg.name, fr.start, fr.end, chain);
-          if (out !== undefined) yield out;
+          if (finished) return;
         }
         if (atEof) break;
       }
@@ -275,6 +336,71 @@ export async function* scanCore<T>(
     offset = 0;
   }
 }
+
+/**
+ * An async iterator over a batched scan (scanBatches): one item per `next()`, as an async
+ * generator yields them, but an item already decoded is handed out with one resolved promise
+ * instead of a generator's rounds of microtasks. Calls are answered in order (a call made
+ * while a batch is being fetched waits for it). `return()` (a `break` out of `for await`)
+ * and `throw()` reach the scan, which closes its file.
+ */
+export class RecordIterator<T> implements AsyncGenerator<T, undefined, undefined> {
+  private batch: readonly T[] = [];
+  private at = 0;
+  /** A fetch in progress: later calls wait for it. */
+  private fetching: Promise<IteratorResult<T, undefined>> | undefined;
+
+  constructor(private readonly source: AsyncGenerator<T[], unknown, undefined>) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    if (this.fetching !== undefined) {
+      const again = () => this.next();
+      return this.fetching.then(again, again);
+    }
+    if (this.at < this.batch.length) return Promise.resolve({ value: this.batch[this.at++]!, done: false });
+    const fetching = this.source.next().then(
+      (r): IteratorResult<T, undefined> => {
+        this.fetching = undefined;
+        if (r.done === true) {
+          this.batch = [];
+          this.at = 0;
+          return { value: undefined, done: true };
+        }
+        this.batch = r.value;
+        this.at = 1;
+        return { value: r.value[0]!, done: false };
+      },
+      (err: unknown) => {
+        this.fetching = undefined;
+        throw err;
+      },
+    );
+    this.fetching = fetching;
+    return fetching;
+  }
+
+  async return(): Promise<IteratorResult<T, undefined>> {
+    if (this.fetching !== undefined) await this.fetching.catch(() => undefined);
+    this.batch = [];
+    this.at = 0;
+    await this.source.return(undefined);
+    return { value: undefined, done: true };
+  }
+
+  async throw(err: unknown): Promise<IteratorResult<T, undefined>> {
+    if (this.fetching !== undefined) await this.fetching.catch(() => undefined);
+    this.batch = [];
+    this.at = 0;
+    await this.source.throw(err);
+    return { value: undefined, done: true };
+  }
+}
+// Whatever the runtime gives every async iterator (Symbol.asyncDispose on newer Node) it gets too.
+Object.setPrototypeOf(RecordIterator.prototype, Object.getPrototypeOf(Object.getPrototypeOf(Object.getPrototypeOf((async function* () {})()))) as object);
 
 async function readChunk(file: SeamFile, from: number, to: number): Promise<Buffer> {
   const len = Math.max(0, to - from);
