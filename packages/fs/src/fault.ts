@@ -551,6 +551,10 @@ class FaultSeam implements FaultFs {
         this.gate("readFile", path);
         return base.readFileUpTo(path, maxBytes);
       },
+      readAt: (path, position, length) => {
+        this.gate("readFile", path);
+        return base.readAt(path, position, length);
+      },
       link: (existingPath, newPath) => {
         this.gate("link", existingPath, { to: newPath, ...sync });
         base.link(existingPath, newPath);

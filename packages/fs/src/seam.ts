@@ -134,6 +134,12 @@ export interface FsSyncFacet {
    * undefined (nothing read) when it is larger or not a regular file.
    */
   readFileUpTo(path: string, maxBytes: number): Buffer | undefined;
+  /**
+   * Up to `length` bytes of `path` from `position` (open, pread until done or end of file,
+   * close): a small read out of a large immutable file (an object in a pack) without a
+   * thread-pool round trip. Fewer bytes only at the end of the file.
+   */
+  readAt(path: string, position: number, length: number): Buffer;
   link(existingPath: string, newPath: string): void;
   rename(from: string, to: string): void;
   unlink(path: string): void;
@@ -277,6 +283,21 @@ const nodeSyncFacet: FsSyncFacet = {
     }
   },
   readFileUpTo: readFileUpToSync,
+  readAt(path, position, length) {
+    const fd = openSync(path, "r");
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      let off = 0;
+      while (off < length) {
+        const n = readSync(fd, buf, off, length - off, position + off);
+        if (n === 0) break;
+        off += n;
+      }
+      return off === length ? buf : buf.subarray(0, off);
+    } finally {
+      closeSync(fd);
+    }
+  },
   link: (a, b) => linkSync(a, b),
   rename: (a, b) => renameSync(a, b),
   unlink: (p) => unlinkSync(p),

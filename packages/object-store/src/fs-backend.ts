@@ -151,7 +151,7 @@ class FsObjectBackend implements ObjectBackend {
     private readonly packOptions: Required<PackOptions> | undefined,
   ) {
     this.batch = fsync === "batch" ? new FsyncBatch({ fs, concurrency: flushConcurrency }) : undefined;
-    this.packs = new PackSet(dir, fs, fsync, this.batch);
+    this.packs = new PackSet(dir, fs, fsync, this.batch, syncReadMax);
   }
 
   /** A pending (unpacked) object's bytes, from the current set or one being written. */

@@ -35,7 +35,7 @@ for (const syncReadMax of [undefined, 0]) {
  * before the put resolves, so other instances see it at once, as with loose files. Corrupt
  * and setMtime act on the pack that holds the object.
  */
-describeStoreContract("fs (packed objects)", async () => {
+for (const syncReadMax of [undefined, 0]) describeStoreContract(syncReadMax === 0 ? "fs (packed objects, async reads only)" : "fs (packed objects)", async () => {
   const root = await mkdtemp(join(tmpdir(), "snap-os-contract-pack-"));
   const dir = join(root, "objects");
   const packHolding = async (oid: string): Promise<{ path: string; entries: PackEntry[] }> => {
@@ -49,7 +49,7 @@ describeStoreContract("fs (packed objects)", async () => {
     throw new Error(`no pack holds ${oid}`);
   };
   return {
-    open: (options) => openObjectStore({ fsync: "never", pack: { maxPackBytes: 1 }, ...options, dir }),
+    open: (options) => openObjectStore({ fsync: "never", pack: { maxPackBytes: 1 }, syncReadMax, ...options, dir }),
     async corrupt(oid, bytes) {
       if (existsSync(objectPath(dir, oid))) return corruptLoose(objectPath(dir, oid), bytes); // larger than maxObjectBytes
       // Packs are immutable: the damage arrives as a replacement pack (as after a repack)

@@ -91,9 +91,63 @@ function encode(value: unknown, path: string, safeIntegers: boolean, parents: Se
   return out;
 }
 
+/** Thrown by the fast encoder at the first problem; the slow one then names it with its path. */
+const NOT_PLAIN = Symbol("not plain JSON");
+
+/**
+ * The same text as `encode`, without building a JSON-pointer path for every value (most of
+ * the cost for trees of thousands of entries): on any problem it throws NOT_PLAIN, and
+ * `canonicalJson` runs `encode` to report it with its path.
+ */
+function encodeFast(value: unknown, safeIntegers: boolean, parents: Set<object>): string {
+  switch (typeof value) {
+    case "string":
+      if (LONE_SURROGATE.test(value)) throw NOT_PLAIN;
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value) || (safeIntegers && Number.isInteger(value) && !Number.isSafeInteger(value))) throw NOT_PLAIN;
+      return String(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "object":
+      break;
+    default:
+      throw NOT_PLAIN;
+  }
+  if (value === null) return "null";
+  const obj = value as object;
+  if (parents.has(obj)) throw NOT_PLAIN;
+  parents.add(obj);
+  let out: string;
+  if (Array.isArray(obj)) {
+    out = "[";
+    for (let i = 0; i < obj.length; i++) out += (i === 0 ? "" : ",") + encodeFast(obj[i], safeIntegers, parents);
+    out += "]";
+  } else {
+    const proto: unknown = Object.getPrototypeOf(obj);
+    if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(obj).length > 0) throw NOT_PLAIN;
+    const keys = Object.keys(obj).sort();
+    out = "{";
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      if (LONE_SURROGATE.test(key)) throw NOT_PLAIN;
+      out += (i === 0 ? "" : ",") + JSON.stringify(key) + ":" + encodeFast((obj as Record<string, unknown>)[key], safeIntegers, parents);
+    }
+    out += "}";
+  }
+  parents.delete(obj);
+  return out;
+}
+
 /** The RFC 8785 canonical JSON text of `value`. Throws SnapError `canonical_json_invalid` (data: path, reason). */
 export function canonicalJson(value: unknown, options: CanonicalOptions = {}): string {
-  return encode(value, "", options.safeIntegers ?? true, new Set());
+  const safeIntegers = options.safeIntegers ?? true;
+  try {
+    return encodeFast(value, safeIntegers, new Set());
+  } catch (err) {
+    if (err !== NOT_PLAIN) throw err;
+    return encode(value, "", safeIntegers, new Set()); // throws, naming the path
+  }
 }
 
 /** The UTF-8 bytes of `canonicalJson(value)`: what snap hashes and stores. */

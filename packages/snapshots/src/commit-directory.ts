@@ -17,7 +17,7 @@
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { lstat, readFile } from "node:fs/promises";
 import { join, resolve as resolvePath } from "node:path";
-import { canonicalJson, isSnapError, SnapError } from "@snap/schema";
+import { isSnapError, SnapError } from "@snap/schema";
 import { nodeFs, publishFile } from "@snap/fs";
 import { assertLabel, assertName } from "./label.js";
 import { statCacheDefinition, type StatCache } from "./schema.js";
@@ -127,6 +127,24 @@ function scan(root: string, symlinks: "refuse" | "skip", progress: ProgressRepor
   return { files, links: links.sort() };
 }
 
+const OID = /^[0-9a-f]{64}$/;
+
+/** statCacheEntrySchema's tuple: [label, size, mtimeMs, inode, content oid, artifact oid]. */
+function isStatCacheEntry(e: unknown): e is StatCache["entries"][number] {
+  return (
+    Array.isArray(e) &&
+    e.length === 6 &&
+    typeof e[0] === "string" &&
+    typeof e[1] === "number" &&
+    typeof e[2] === "number" &&
+    typeof e[3] === "number" &&
+    typeof e[4] === "string" &&
+    OID.test(e[4]) &&
+    typeof e[5] === "string" &&
+    OID.test(e[5])
+  );
+}
+
 function cachePath(ctx: StoreContext, pipeline: string): string {
   return join(ctx.dir, "cache", `stat-${pipeline}.json`);
 }
@@ -136,9 +154,17 @@ async function loadCache(ctx: StoreContext, pipeline: string, root: string): Pro
   try {
     const raw = await readJsonFile(cachePath(ctx, pipeline));
     if (raw === undefined) return out;
-    const cache = parseVersioned(statCacheDefinition.schema, raw);
+    // The header through the record's zod schema; the (many) entries by a hand-written check
+    // of the same tuple shape (statCacheEntrySchema): zod costs ~3 µs an entry, ~30 ms for
+    // a 10k-file tree, a quarter of a re-commit. Any bad entry discards the whole cache.
+    const entries = (raw as { entries?: unknown }).entries;
+    if (!Array.isArray(entries)) return out;
+    const cache = parseVersioned(statCacheDefinition.schema, { ...(raw as object), entries: [] });
     if (cache.root !== root) return out;
-    for (const e of cache.entries) out.set(e[0], e);
+    for (const e of entries) {
+      if (!isStatCacheEntry(e)) return new Map();
+      out.set(e[0], e);
+    }
   } catch (err) {
     if (isSnapError(err, "schema_version_unsupported")) throw err;
     // a damaged cache is only a cache: start over
@@ -255,8 +281,10 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
       nextEntries.sort((a, b) => (a[0] < b[0] ? -1 : 1));
       const record: StatCache = { type: "stat_cache", schema_version: 1, pipeline, root, written_at_ms: scanStart, entries: nextEntries };
       await nodeFs.mkdir(join(ctx.dir, "cache"), { recursive: true });
-      // A cache: no fsync needed; a torn or lost cache only costs re-hashing.
-      await publishFile(cachePath(ctx, pipeline), Buffer.from(canonicalJson(record)), { mode: "replace", durability: "never" });
+      // A cache: no fsync needed; a torn or lost cache only costs re-hashing. Plain
+      // JSON.stringify (a cache is never hashed, so it need not be canonical: ~5x faster
+      // for 10k entries); the reader validates it like any record.
+      await publishFile(cachePath(ctx, pipeline), Buffer.from(JSON.stringify(record)), { mode: "replace", durability: "never" });
     }
     return { ...result, files: files.length, hashed, skippedSymlinks: links };
   } catch (err) {

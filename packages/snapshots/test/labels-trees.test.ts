@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { isSnapError } from "@snap/schema";
+import { canonicalJson, isSnapError } from "@snap/schema";
+import { type MutableTree, treeBytes } from "../src/tree.js";
 import { assertLabel, diffTrees, EMPTY_TREE_OID, lookupLabel, readTree, updateTree, walkTree, writeTree } from "../src/index.js";
 import { counting, memoryStore } from "./helpers.js";
 
@@ -51,6 +53,20 @@ describe("trees", () => {
     const walked = new Map<string, string>();
     for await (const [l, o] of walkTree(store, root)) walked.set(l, o);
     expect(walked).toEqual(labels);
+  });
+
+  it("treeBytes writes exactly the canonical JSON of the tree object (ascii, escapes, astral and BMP unicode, kinds)", () => {
+    const names = ["a", "Z", "é", "日本", "emoji-\u{1F600}", 'quote"back\\slash', "tab\tnl\n", "ctrl-\u0001", "ﬀ", "a.b-c_d", "1", "10", "9"];
+    const node: MutableTree = { entries: new Map() };
+    names.forEach((name, i) => {
+      const oid = createHash("sha256").update(name).digest("hex");
+      node.entries.set(name, i % 3 === 0 ? { kind: "tree", oid, node: undefined, dirty: false } : { kind: "artifact", oid });
+    });
+    const entries = [...node.entries.entries()]
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([name, slot]) => ({ name, kind: slot.kind, oid: slot.oid as string }));
+    expect(Buffer.from(treeBytes(node)).toString("utf8")).toBe(canonicalJson({ type: "tree", schema_version: 1, entries }));
+    expect(Buffer.from(treeBytes({ entries: new Map() })).toString("utf8")).toBe(canonicalJson({ type: "tree", schema_version: 1, entries: [] }));
   });
 
   it("the same labels give the same root oid whatever the insertion order; empty map gives the empty tree", async () => {
