@@ -49,6 +49,12 @@ export interface ObjectBackend {
    * Chunks handed out are not reused by the backend.
    */
   readChunks(oid: string): AsyncIterable<Uint8Array>;
+  /**
+   * Whether an object is stored (no size or time needed). Optional: without it the store
+   * asks stat(). The fs backend answers a packed object from its index, without a stat of
+   * the pack file.
+   */
+  exists?(oid: string): Promise<boolean>;
   /** Size and time of an object, or undefined when there is none. */
   stat(oid: string): Promise<ObjectInfo | undefined>;
   /**

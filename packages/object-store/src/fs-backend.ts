@@ -377,6 +377,10 @@ class FsObjectBackend implements ObjectBackend {
     }
   }
 
+  async exists(oid: string): Promise<boolean> {
+    return this.pendingGet(oid) !== undefined || (await this.looseExists(oid)) || (await this.packs.locate(oid)) !== undefined;
+  }
+
   async stat(oid: string): Promise<ObjectInfo | undefined> {
     const pending = this.pendingGet(oid);
     if (pending !== undefined) return { size: pending.byteLength, mtimeMs: this.pendingAt.get(oid) ?? Date.now() };

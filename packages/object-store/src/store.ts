@@ -415,6 +415,7 @@ class ContentAddressedStore implements ObjectStore {
   async has(oid: string): Promise<boolean> {
     this.open();
     assertOid(oid);
+    if (this.backend.exists) return this.backend.exists(oid);
     return (await this.backend.stat(oid)) !== undefined;
   }
 

@@ -87,7 +87,8 @@ function scan(root: string, symlinks: "refuse" | "skip", progress: ProgressRepor
   const special: string[] = [];
   const walk = (rel: string): void => {
     checkAborted(signal, "commit");
-    const abs = rel === "" ? root : join(root, rel);
+    // Plain concatenation: root is resolved and names hold no "/" (join() normalizes, ~0.5 µs a call).
+    const abs = rel === "" ? root : `${root}/${rel}`;
     const dirents = readdirSync(abs, { withFileTypes: true });
     for (const d of dirents) {
       const childRel = rel === "" ? d.name : `${rel}/${d.name}`;
@@ -104,7 +105,7 @@ function scan(root: string, symlinks: "refuse" | "skip", progress: ProgressRepor
         continue;
       }
       assertLabel(childRel);
-      const childAbs = join(abs, d.name);
+      const childAbs = `${abs}/${d.name}`;
       const st = lstatSync(childAbs);
       files.push({ label: childRel, path: childAbs, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
       progress.update("scan", files.length, undefined, "files");

@@ -387,12 +387,15 @@ export class BuildTransaction {
     const progress = new ProgressReporter(options.onProgress);
     checkAborted(signal, "commit");
     // 1. Trees, manifest, snapshot (no lock).
+    // Every label here was checked by recordArtifact, recordExisting or removeArtifact.
     const tree = this.inherit
-      ? await updateTree(ctx.io, this.parentRoot, [
-          ...[...this.removed].map((l) => [l, null] as const),
-          ...[...this.labels.values()].map((r) => [r.label, r.artifactOid] as const),
-        ])
-      : await updateTree(ctx.io, undefined, [...this.labels.values()].map((r) => [r.label, r.artifactOid] as const));
+      ? await updateTree(
+          ctx.io,
+          this.parentRoot,
+          [...[...this.removed].map((l) => [l, null] as const), ...[...this.labels.values()].map((r) => [r.label, r.artifactOid] as const)],
+          { labelsChecked: true },
+        )
+      : await updateTree(ctx.io, undefined, [...this.labels.values()].map((r) => [r.label, r.artifactOid] as const), { labelsChecked: true });
     this.created += tree.written.length;
     progress.end("tree", tree.written.length, undefined, "objects");
     checkAborted(signal, "commit");
