@@ -233,12 +233,13 @@ export class PackSet {
    * Writes `objects` as one pack (tmp -> [fsync] -> link -> [fsync dir], per the durability
    * mode; "batch": made durable by the next flush) and adds it to the index.
    */
-  async publish(objects: Iterable<[string, Uint8Array]>): Promise<void> {
+  async publish(objects: Iterable<[string, Uint8Array]>, durability: FsyncMode = this.durability): Promise<void> {
     const pack = encodePack(objects);
     if (pack.entries.length === 0) return;
     await this.ensureDir();
     const path = join(this.dir, `${pack.name}.pack`);
-    const options = { fs: this.fs, mode: "no-clobber", durability: this.durability, batch: this.batch, fileMode: OBJECT_FILE_MODE } as const;
+    const batch = durability === "batch" ? this.batch : undefined;
+    const options = { fs: this.fs, mode: "no-clobber", durability, batch, fileMode: OBJECT_FILE_MODE } as const;
     try {
       await publishFile(path, pack.bytes, options);
     } catch (err) {
@@ -257,8 +258,9 @@ export class PackSet {
   /**
    * Removes `oids` from every pack that holds them: a pack left empty is unlinked; a pack
    * with survivors is rewritten as a new pack of them (published first), then the old one
-   * is unlinked. Returns the oids that were packed. Durability follows the mode: "always"
-   * fsyncs the new packs and the directory before it resolves; "batch" at the next flush.
+   * is unlinked. Returns the oids that were packed. A rewritten pack is made durable before
+   * the old one is unlinked (except in "never" mode); the unlinks are durable when this
+   * resolves ("always") or at the next flush ("batch").
    */
   async remove(oids: Set<string>): Promise<Set<string>> {
     await this.refresh(true);
@@ -278,7 +280,11 @@ export class PackSet {
             kept.push([e.oid, buf]); // copied verbatim: a corrupt survivor stays visible to verify
           }
         });
-        await this.publish(kept);
+        // The survivors were durable in the old pack: their new pack must be durable (file
+        // and directory entry fsynced) before the old one's unlink can reach the disk, which
+        // the kernel may write back at any moment, long before a batch flush. Only "never"
+        // (nothing promised) skips it.
+        await this.publish(kept, this.durability === "never" ? "never" : "always");
       }
       this.dropHandle(pack.name);
       try {

@@ -173,6 +173,33 @@ describe("durability costs (fault seam counters)", () => {
     expect(counts["pack:flush"]).toEqual({ fsync: 1, syncDir: 3 });
   });
 
+  it("a delete that rewrites a pack makes the new pack durable before it unlinks the old one (batch mode)", async () => {
+    const caseRoot = join(root, "repack-order");
+    const fs = await createFaultFs({ root: caseRoot });
+    const dir = join(caseRoot, "objects");
+    const store = await openObjectStore({ dir, fsync: "batch", pack: true, fs });
+    const oids: string[] = [];
+    for (let i = 0; i < 10; i++) oids.push((await store.putBytes(`packed ${i}`)).oid);
+    await store.flush();
+    const [old] = (await readdir(join(dir, PACK_DIR_NAME))).filter((n) => n.endsWith(".pack"));
+    fs.resetCounts();
+    await store.deleteMany(oids.slice(0, 3));
+    const log = fs.log;
+    const unlinkOld = log.findIndex((op) => op.kind === "unlink" && op.path.endsWith(`/${old}`));
+    const linkNew = log.findIndex((op) => (op.kind === "link" || op.kind === "rename") && op.to?.endsWith(".pack") === true);
+    expect(unlinkOld).toBeGreaterThan(-1);
+    expect(linkNew).toBeGreaterThan(-1);
+    const staged = log[linkNew]?.path as string;
+    // The new pack's bytes were fsynced before it was linked, and its name (the pack
+    // directory) fsynced after the link, all before the old pack's unlink.
+    expect(log.findIndex((op) => op.kind === "fsync" && op.path === staged)).toBeLessThan(linkNew);
+    expect(log.findIndex((op) => op.kind === "fsync" && op.path === staged)).toBeGreaterThan(-1);
+    const dirSync = log.findIndex((op, i) => i > linkNew && op.kind === "syncDir" && op.path === join(dir, PACK_DIR_NAME));
+    expect(dirSync).toBeGreaterThan(linkNew);
+    expect(dirSync).toBeLessThan(unlinkOld);
+    await store.close();
+  });
+
   it("a flush() called while another is running resolves only once the earlier puts are durable", async () => {
     const caseRoot = join(root, "concurrent-flush");
     const fs = await createFaultFs({ root: caseRoot });
