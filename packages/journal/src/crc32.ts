@@ -5,9 +5,8 @@
  *
  * Implementations chosen by length: zlib's `crc32` (native, Node >= 20.15 / 22.2,
  * feature-detected) costs about 300 ns of binding overhead per call whatever the length,
- * plus a Buffer view of the range; the table-driven loops below (slicing-by-8 for the writer,
- * slicing-by-16 for the reader, both reading aligned 32-bit words) cost about 0.5-0.7 ns a
- * byte and allocate nothing. A journal line of ~300 bytes is checked faster in JavaScript,
+ * plus a Buffer view of the range; the table-driven loop below (slicing-by-8 over aligned
+ * 32-bit words) costs about 0.6 ns a byte and allocates nothing. A journal line of ~300 bytes is checked faster in JavaScript,
  * one of 1 KiB and more by zlib.
  */
 import * as zlib from "node:zlib";
@@ -18,19 +17,15 @@ const native: NativeCrc32 | undefined = typeof (zlib as { crc32?: unknown }).crc
 /** Ranges at least this long go to zlib's crc32 (when present). */
 const NATIVE_MIN_BYTES = 512;
 
-/**
- * 16 tables of 256 entries: TABLE[k * 256 + b] is the CRC of byte b followed by k zero bytes.
- * The slicing-by-8 loop uses the first 8 (8 KiB: the writer's one CRC per round runs cold),
- * the reader's slicing-by-16 loop all 16 (it checks line after line with the table warm).
- */
-const TABLE = new Int32Array(16 * 256);
+/** 8 tables of 256 entries: TABLE[k * 256 + b] is the CRC of byte b followed by k zero bytes. */
+const TABLE = new Int32Array(8 * 256);
 for (let n = 0; n < 256; n++) {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
   TABLE[n] = c;
 }
 for (let n = 0; n < 256; n++) {
-  for (let k = 1; k < 16; k++) {
+  for (let k = 1; k < 8; k++) {
     const prev = TABLE[(k - 1) * 256 + n]!;
     TABLE[k * 256 + n] = (prev >>> 8) ^ TABLE[prev & 255]!;
   }
@@ -62,8 +57,9 @@ function wordView(bytes: Uint8Array, end: number): Int32Array<ArrayBufferLike> |
 }
 
 /**
- * The table loop (slicing-by-8: as fast as by-16 on journal lines in V8, half the table to
- * bring into cache) over `bytes[start, end)`, continuing from `seed` (a finished CRC, as zlib's).
+ * The table loop (slicing-by-8; a by-16 loop measured ~20% faster per ~300-byte line with its
+ * tables warm, ~2% of a replay: not worth a second loop) over `bytes[start, end)`, continuing
+ * from `seed` (a finished CRC, as zlib's).
  * The 8 bytes of a step are read as two aligned 32-bit words of the underlying ArrayBuffer
  * (little-endian platforms; the bytes up to a 4-byte boundary one at a time), not as 8 byte
  * loads: ~15% less time per line.
@@ -108,61 +104,12 @@ export function crc32Table(bytes: Uint8Array, start: number, end: number, seed =
   return ~c >>> 0;
 }
 
-/**
- * Slicing-by-16 over aligned words (the reader's loop: ~20% faster than by-8 on a ~300 byte
- * line once its 16 KiB of tables are in cache); by-8 where words cannot be read.
- */
-export function crc32Wide(bytes: Uint8Array, start: number, end: number, seed = 0): number {
-  const u32 = end - start >= 32 ? wordView(bytes, end) : undefined;
-  if (u32 === undefined) return crc32Table(bytes, start, end, seed);
-  const t = TABLE;
-  let c = ~seed;
-  let i = start;
-  const bo = bytes.byteOffset;
-  for (; ((bo + i) & 3) !== 0; i++) c = t[(c ^ bytes[i]!) & 255]! ^ (c >>> 8);
-  let w = (bo + i) >>> 2;
-  // i + 16 <= end keeps the four words inside bytes, hence inside the view.
-  for (; i + 16 <= end; i += 16, w += 4) {
-    c ^= u32[w]!;
-    const d = u32[w + 1]!;
-    const e = u32[w + 2]!;
-    const f = u32[w + 3]!;
-    c =
-      t[3840 + (c & 255)]! ^
-      t[3584 + ((c >>> 8) & 255)]! ^
-      t[3328 + ((c >>> 16) & 255)]! ^
-      t[3072 + (c >>> 24)]! ^
-      t[2816 + (d & 255)]! ^
-      t[2560 + ((d >>> 8) & 255)]! ^
-      t[2304 + ((d >>> 16) & 255)]! ^
-      t[2048 + (d >>> 24)]! ^
-      t[1792 + (e & 255)]! ^
-      t[1536 + ((e >>> 8) & 255)]! ^
-      t[1280 + ((e >>> 16) & 255)]! ^
-      t[1024 + (e >>> 24)]! ^
-      t[768 + (f & 255)]! ^
-      t[512 + ((f >>> 8) & 255)]! ^
-      t[256 + ((f >>> 16) & 255)]! ^
-      t[f >>> 24]!;
-  }
-  for (; i < end; i++) c = t[(c ^ bytes[i]!) & 255]! ^ (c >>> 8);
-  return ~c >>> 0;
-}
-
 /** CRC-32 of `bytes[start, end)`, continuing from `seed` (0 for a fresh CRC). */
 export function crc32Range(bytes: Uint8Array, start: number, end: number, seed = 0): number {
   if (native !== undefined && end - start >= NATIVE_MIN_BYTES) {
     return native(start === 0 && end === bytes.length ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start), seed);
   }
   return crc32Table(bytes, start, end, seed);
-}
-
-/** crc32Range for a reader checking line after line: short ranges by the slicing-by-16 loop. */
-export function crc32Line(bytes: Uint8Array, start: number, end: number): number {
-  if (native !== undefined && end - start >= NATIVE_MIN_BYTES) {
-    return native(start === 0 && end === bytes.length ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start), 0);
-  }
-  return crc32Wide(bytes, start, end, 0);
 }
 
 /** CRC-32 of the UTF-8 bytes of `s` (the chain runs over 8-character crc strings). */

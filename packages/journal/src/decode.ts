@@ -6,7 +6,7 @@
  */
 import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
-import { crc32Line } from "./crc32.js";
+import { crc32Range } from "./crc32.js";
 import { CRC_SUFFIX_BYTES, crcHex, nextChain, type FragmentClass } from "./format.js";
 
 const NL = 0x0a;
@@ -64,7 +64,7 @@ export function decodeLine(buf: Uint8Array, start: number, end: number, text?: s
   if (buf[end - 1] !== BRACE_CLOSE || buf[end - 2] !== QUOTE) return "no crc suffix";
   const s = end - CRC_SUFFIX_BYTES;
   for (let k = 0; k < CRC_PREFIX.length; k++) if (buf[s + k] !== CRC_PREFIX[k]) return "no crc suffix";
-  const computed = crc32Line(buf, start, s);
+  const computed = crc32Range(buf, start, s);
   if (!hexMatches(buf, s + 7, computed)) {
     const hex = Buffer.from(buf.buffer, buf.byteOffset + s + 7, 8).toString("latin1");
     return `crc mismatch (stored ${hex}, computed ${crcHex(computed)})`;
