@@ -3,6 +3,8 @@ export {
   publishFile,
   publishTmpFile,
   fsyncDir,
+  ensureDir,
+  type EnsureDirOptions,
   tmpNameIn,
   isTmpName,
   type PublishMode,

@@ -272,3 +272,30 @@ function checkBatch(options: ResolvedOptions): void {
 export async function fsyncDir(path: string, fs: FsSeam = nodeFs): Promise<void> {
   await fs.syncDir(path);
 }
+
+export interface EnsureDirOptions {
+  fs?: FsSeam;
+  /** "always" (default): fsync the parent now; "batch": add the parent to `batch`; "never": nothing. */
+  durability?: "always" | "batch" | "never";
+  batch?: FsyncBatch;
+}
+
+/**
+ * Creates the directory `path` if it is missing (its parent must exist) and makes its name
+ * durable: whether this call created it or an earlier, maybe non-durable, writer did, a file
+ * published inside it is only as durable as the directory's own entry in its parent.
+ */
+export async function ensureDir(path: string, options: EnsureDirOptions = {}): Promise<void> {
+  const fs = options.fs ?? nodeFs;
+  try {
+    await fs.mkdir(path);
+  } catch (err) {
+    if (!isCode(err, "EEXIST")) throw err;
+  }
+  const durability = options.durability ?? "always";
+  if (durability === "always") await fsyncDir(dirname(path), fs);
+  else if (durability === "batch") {
+    if (!options.batch) throw new SnapError("invalid_argument", "durability 'batch' needs a batch to add the directory to");
+    options.batch.addDir(dirname(path));
+  }
+}

@@ -236,6 +236,18 @@ export function writeAllSync(
 }
 
 /** Reads a regular file of at most `maxBytes` synchronously (undefined: larger, or not a regular file). */
+/** Up to `length` bytes of `fd` from `position`, looping over short reads; fewer only at end of file. */
+function readRangeSync(fd: number, position: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let off = 0;
+  while (off < length) {
+    const n = readSync(fd, buf, off, length - off, position + off);
+    if (n === 0) break;
+    off += n;
+  }
+  return off === length ? buf : buf.subarray(0, off);
+}
+
 function readFileUpToSync(path: string, maxBytes: number): Buffer | undefined {
   const fd = openSync(path, "r");
   try {
@@ -243,14 +255,8 @@ function readFileUpToSync(path: string, maxBytes: number): Buffer | undefined {
     if (!st.isFile() || st.size > maxBytes) return undefined;
     if (st.size > 0) {
       // One read for a file that is not changing (objects never change once published).
-      const buf = Buffer.allocUnsafe(st.size);
-      let off = 0;
-      while (off < st.size) {
-        const n = readSync(fd, buf, off, st.size - off, off);
-        if (n === 0) break; // shrank meanwhile
-        off += n;
-      }
-      return off === st.size ? buf : Buffer.from(buf.subarray(0, off));
+      const buf = readRangeSync(fd, 0, st.size);
+      return buf.byteLength === st.size ? buf : Buffer.from(buf); // shrank meanwhile: an exact copy
     }
     // Size 0: empty, or a procfs file that reports no size: read to EOF.
     let buf = Buffer.allocUnsafe(4096);
@@ -286,14 +292,7 @@ const nodeSyncFacet: FsSyncFacet = {
   readAt(path, position, length) {
     const fd = openSync(path, "r");
     try {
-      const buf = Buffer.allocUnsafe(length);
-      let off = 0;
-      while (off < length) {
-        const n = readSync(fd, buf, off, length - off, position + off);
-        if (n === 0) break;
-        off += n;
-      }
-      return off === length ? buf : buf.subarray(0, off);
+      return readRangeSync(fd, position, length);
     } finally {
       closeSync(fd);
     }

@@ -3,7 +3,7 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { writeAllSync } from "../src/seam.js";
-import { type FsSeam, type FsSyncFacet, FsyncBatch, isTmpName, nodeFs, publishFile, publishTmpFile, tmpNameIn, appendDurable } from "../src/index.js";
+import { type FsSeam, type FsSyncFacet, FsyncBatch, isTmpName, nodeFs, publishFile, publishTmpFile, tmpNameIn, appendDurable, createFaultFs, ensureDir } from "../src/index.js";
 import { tempDir } from "./helpers.js";
 
 let dir: string;
@@ -204,5 +204,38 @@ describe("nodeFs.readFile", () => {
     if (process.platform === "linux") expect((await nodeFs.readFile("/proc/self/status")).toString()).toContain("Pid:");
     await expect(nodeFs.readFile(join(dir, "missing"))).rejects.toMatchObject({ code: "ENOENT" });
     expect(nodeFs.sync?.readFileUpTo(join(dir, "l"), 64 * 1024)).toBeUndefined();
+  });
+});
+
+describe("ensureDir and the sync facet's statIfExists / readAt", () => {
+  it("creates a directory once and makes its name durable per mode, whoever created it", async () => {
+    const fs = await createFaultFs({ root: join(dir, "fault") });
+    const target = join(dir, "fault", "d");
+    await ensureDir(target, { fs });
+    await ensureDir(target, { fs }); // exists: no error, the parent is fsynced again
+    expect(fs.log.filter((op) => op.kind === "syncDir").map((op) => op.path)).toEqual([join(dir, "fault"), join(dir, "fault")]);
+    fs.resetCounts();
+    const batch = new FsyncBatch({ fs });
+    await ensureDir(join(dir, "fault", "e"), { fs, durability: "batch", batch });
+    expect(fs.counts.syncDir).toBe(0);
+    expect(batch.pendingDirs).toBe(1);
+    await ensureDir(join(dir, "fault", "f"), { fs, durability: "never" });
+    expect(fs.counts.syncDir).toBe(0);
+    await expect(ensureDir(join(dir, "fault", "missing", "g"), { fs })).rejects.toMatchObject({ code: "ENOENT" });
+    await expect(ensureDir(join(dir, "fault", "h"), { fs, durability: "batch" })).rejects.toMatchObject({ code: "invalid_argument" });
+    expect((await stat(target)).isDirectory()).toBe(true);
+  });
+
+  it("statIfExists returns undefined for a missing name or a non-directory on the way; readAt reads a range, short only at the end", async () => {
+    const facet = nodeFs.sync as FsSyncFacet;
+    const file = join(dir, "f");
+    await writeFile(file, "0123456789");
+    expect(facet.statIfExists(file)?.size).toBe(10);
+    expect(facet.statIfExists(join(dir, "nope"))).toBeUndefined();
+    expect(facet.statIfExists(join(file, "under-a-file"))).toBeUndefined();
+    expect(facet.readAt(file, 2, 3).toString()).toBe("234");
+    expect(facet.readAt(file, 8, 5).toString()).toBe("89");
+    expect(facet.readAt(file, 10, 4).byteLength).toBe(0);
+    expect(() => facet.readAt(join(dir, "nope"), 0, 1)).toThrow(/ENOENT/);
   });
 });

@@ -19,6 +19,7 @@ import { isSnapError, SnapError } from "@snap/schema";
 import {
   type FsSeam,
   FsyncBatch,
+  ensureDir,
   fsyncDir,
   isCode,
   isTmpName,
@@ -213,15 +214,7 @@ class FsObjectBackend implements ObjectBackend {
   private async fanout(oid: string): Promise<void> {
     const prefix = oid.slice(0, 2);
     if (this.fanouts.has(prefix)) return;
-    try {
-      await this.fs.mkdir(join(this.dir, prefix));
-    } catch (err) {
-      if (!isCode(err, "EEXIST")) throw err;
-    }
-    // Whether we created it or an earlier (maybe non-durable) writer did, its name in `dir`
-    // must be durable before an object inside it is promised to be.
-    if (this.fsync === "always") await fsyncDir(this.dir, this.fs);
-    else if (this.batch) this.batch.addDir(this.dir);
+    await ensureDir(join(this.dir, prefix), { fs: this.fs, durability: this.fsync, batch: this.batch });
     this.fanouts.add(prefix);
   }
 

@@ -9,7 +9,7 @@
  * (GC repacked it) re-lists and retries.
  */
 import { basename, join } from "node:path";
-import { type FsSeam, fsyncDir, type FsyncBatch, isCode, nodeFs, publishFile, type SeamFile } from "@snap/fs";
+import { ensureDir, type FsSeam, type FsyncBatch, isCode, nodeFs, publishFile, removeFiles, type SeamFile } from "@snap/fs";
 import { isSnapError } from "@snap/schema";
 import type { FsyncMode } from "./backend.js";
 import { OBJECT_FILE_MODE } from "./format.js";
@@ -218,14 +218,7 @@ export class PackSet {
 
   private async ensureDir(): Promise<void> {
     if (this.dirReady) return;
-    try {
-      await this.fs.mkdir(this.dir);
-    } catch (err) {
-      if (!isCode(err, "EEXIST")) throw err;
-    }
-    const parent = join(this.dir, "..");
-    if (this.durability === "always") await fsyncDir(parent, this.fs);
-    else this.batch?.addDir(parent);
+    await ensureDir(this.dir, { fs: this.fs, durability: this.durability, batch: this.batch });
     this.dirReady = true;
   }
 
@@ -265,7 +258,7 @@ export class PackSet {
   async remove(oids: Set<string>): Promise<Set<string>> {
     await this.refresh(true);
     const removed = new Set<string>();
-    let unlinked = false;
+    const rewritten: Pack[] = [];
     for (const pack of [...this.packs.values()]) {
       const hits = pack.entries.filter((e) => oids.has(e.oid));
       if (hits.length === 0) continue;
@@ -286,19 +279,18 @@ export class PackSet {
         // (nothing promised) skips it.
         await this.publish(kept, this.durability === "never" ? "never" : "always");
       }
+      rewritten.push(pack);
+    }
+    for (const pack of rewritten) {
       this.dropHandle(pack.name);
-      try {
-        await this.fs.unlink(pack.path);
-        unlinked = true;
-      } catch (err) {
-        if (!isCode(err, "ENOENT")) throw err;
-      }
       this.packs.delete(pack.name);
     }
-    if (unlinked) {
-      if (this.durability === "always") await fsyncDir(this.dir, this.fs);
-      else this.batch?.addDir(this.dir);
-    }
+    // @snap/fs removeFiles: the unlinks (commit points), then pack/ fsynced once ("always")
+    // or handed to the flush ("batch").
+    await removeFiles(
+      rewritten.map((p) => p.path),
+      { fs: this.fs, durability: this.durability, batch: this.batch },
+    );
     this.rebuildIndex();
     return removed;
   }
