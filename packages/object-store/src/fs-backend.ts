@@ -225,7 +225,7 @@ class FsObjectBackend implements ObjectBackend {
   async write(oid: string, data: Uint8Array, mode: WriteMode): Promise<PublishOutcome> {
     const packing = this.packOptions;
     if (packing !== undefined && mode === "no-clobber" && data.byteLength <= packing.maxObjectBytes) {
-      if (this.pendingGet(oid) !== undefined || (await this.looseExists(oid)) || (await this.packs.locate(oid)) !== undefined) return "exists";
+      if (await this.exists(oid)) return "exists";
       this.pending.set(oid, Buffer.from(data)); // ours: the caller may reuse its buffer
       this.pendingAt.set(oid, Date.now());
       this.pendingBytes += data.byteLength;
@@ -434,16 +434,21 @@ class FsObjectBackend implements ObjectBackend {
 
   /** Loose objects, then packed and pending ones that have no loose copy (each oid once). */
   async *list(): AsyncIterable<string> {
-    const loose = new Set<string>();
+    const seen = new Set<string>();
     for await (const oid of this.listLoose()) {
-      loose.add(oid);
+      seen.add(oid);
       yield oid;
     }
-    const packed = await this.packs.oids();
-    for (const oid of packed) if (!loose.has(oid)) yield oid;
-    const packedSet = new Set(packed);
-    for (const set of [...this.sealed, this.pending]) {
-      for (const oid of set.keys()) if (!loose.has(oid) && !packedSet.has(oid)) yield oid;
+    yield* this.packedAndPending(seen, "");
+  }
+
+  /** Packed and pending oids starting with `prefix` that are not in `seen`, each once. */
+  private async *packedAndPending(seen: Set<string>, prefix: string): AsyncIterable<string> {
+    const all = [...(await this.packs.oids()), ...[...this.sealed, this.pending].flatMap((set) => [...set.keys()])];
+    for (const oid of all) {
+      if (!oid.startsWith(prefix) || seen.has(oid)) continue;
+      seen.add(oid);
+      yield oid;
     }
   }
 
@@ -478,12 +483,7 @@ class FsObjectBackend implements ObjectBackend {
       seen.add(oid);
       yield oid;
     }
-    const others = [...(await this.packs.oids()), ...[...this.sealed, this.pending].flatMap((set) => [...set.keys()])];
-    for (const oid of others) {
-      if (!oid.startsWith(prefix) || seen.has(oid)) continue;
-      seen.add(oid);
-      yield oid;
-    }
+    yield* this.packedAndPending(seen, prefix);
   }
 
   private async *listLoosePrefix(prefix: string): AsyncIterable<string> {

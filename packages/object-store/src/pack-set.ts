@@ -149,32 +149,37 @@ export class PackSet {
 
   /** The packed object's bytes (unverified), or undefined when no pack holds it. */
   async read(oid: string): Promise<Buffer | undefined> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const loc = attempt === 0 ? await this.locate(oid) : this.index.get(oid);
+    // A miss re-lists pack/ before it answers (force: another process may have published a
+    // pack within the directory's timestamp granularity); a pack removed under the read (GC
+    // rewrote it) re-lists and retries once.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let loc = await this.locate(oid);
       if (loc === undefined) {
-        if (attempt > 0) return undefined;
         await this.refresh(true);
-        if (!this.index.has(oid)) return undefined;
-        continue;
+        loc = this.index.get(oid);
       }
-      let buf: Buffer = Buffer.allocUnsafe(loc.length);
-      let n: number;
+      if (loc === undefined) return undefined;
       try {
-        if (loc.length === 0) n = 0;
-        else if (this.syncReadMax > 0 && loc.length <= this.syncReadMax && this.fs.sync !== undefined) {
-          // Small: open + pread + close synchronously (a few µs from the page cache), not a
-          // thread-pool round trip (~50-100 µs); a diff or a view reads objects one by one.
-          buf = this.fs.sync.readAt(loc.pack.path, loc.offset, loc.length);
-          n = buf.byteLength;
-        } else n = await this.withFile(loc.pack, (file) => file.read(buf, 0, loc.length, loc.offset));
+        return await this.readEntry(loc);
       } catch (err) {
         if (!isCode(err, "ENOENT")) throw err;
-        await this.refresh(true); // repacked by GC meanwhile
-        continue;
+        await this.refresh(true);
       }
-      return n === loc.length ? buf : buf.subarray(0, n); // short: the store's hash check reports it
     }
     return undefined;
+  }
+
+  /** The bytes at `loc` (fewer when the pack is short: the store's hash check reports it). */
+  private async readEntry(loc: Location): Promise<Buffer> {
+    if (loc.length === 0) return Buffer.alloc(0);
+    if (this.syncReadMax > 0 && loc.length <= this.syncReadMax && this.fs.sync !== undefined) {
+      // Small: open + pread + close synchronously (a few µs from the page cache), not a
+      // thread-pool round trip (~50-100 µs); a diff or a view reads objects one by one.
+      return this.fs.sync.readAt(loc.pack.path, loc.offset, loc.length);
+    }
+    const buf = Buffer.allocUnsafe(loc.length);
+    const n = await this.withFile(loc.pack, (file) => file.read(buf, 0, loc.length, loc.offset));
+    return n === loc.length ? buf : buf.subarray(0, n);
   }
 
   /** Size and current mtime (the pack file's: GC's grace period) of a packed object. */
