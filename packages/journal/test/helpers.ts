@@ -50,3 +50,15 @@ export async function withJournal<T>(opts: OpenJournalOptions, fn: (j: Journal) 
     await j.close();
   }
 }
+
+/** Reads from `fromSeq` until the end or an error: the seqs yielded, and the error's code if one stopped it. */
+export async function readUntilError(j: Journal, fromSeq = 1): Promise<{ seqs: number[]; code: unknown }> {
+  const seqs: number[] = [];
+  let code: unknown;
+  try {
+    for await (const r of j.read({ fromSeq })) seqs.push(r.seq);
+  } catch (err) {
+    code = (err as { code?: unknown }).code;
+  }
+  return { seqs, code };
+}

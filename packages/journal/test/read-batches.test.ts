@@ -2,7 +2,7 @@ import { open, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openJournal, type Journal } from "../src/index.js";
-import { cleanupTemps, segmentFiles, tempDir } from "./helpers.js";
+import { cleanupTemps, segmentFiles, tempDir, readUntilError } from "./helpers.js";
 
 afterAll(cleanupTemps);
 
@@ -46,13 +46,7 @@ describe("read(): order, stop points and early exit", () => {
     await j.close();
     await corruptRecord(dir, 700);
     const r = await openJournal({ dir });
-    const seen: number[] = [];
-    let code: unknown;
-    try {
-      for await (const rec of r.read({ fromSeq: 1 })) seen.push(rec.seq);
-    } catch (err) {
-      code = (err as { code?: unknown }).code;
-    }
+    const { seqs: seen, code } = await readUntilError(r);
     expect(code).toBe("journal_corrupt");
     expect(seen).toEqual(Array.from({ length: 699 }, (_, k) => k + 1));
     await r.close();

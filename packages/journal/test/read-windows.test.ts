@@ -2,7 +2,7 @@ import { appendFile, open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { eventRecord, frameRecord, openJournal, type Journal } from "../src/index.js";
-import { cleanupTemps, copyDir, segmentFiles, tempDir } from "./helpers.js";
+import { cleanupTemps, copyDir, segmentFiles, tempDir, readUntilError } from "./helpers.js";
 
 afterAll(cleanupTemps);
 
@@ -81,13 +81,7 @@ describe("read(): records across read chunks and decode windows", () => {
     await fh.write(Buffer.from("#"), 0, 1, hit.start + 20); // inside the type string: crc mismatch
     await fh.close();
     const j = await openJournal({ dir });
-    const seen: number[] = [];
-    let code: unknown;
-    try {
-      for await (const r of j.read({ fromSeq: 1 })) seen.push(r.seq);
-    } catch (err) {
-      code = (err as { code?: unknown }).code;
-    }
+    const { seqs: seen, code } = await readUntilError(j);
     await j.close();
     expect(code).toBe("journal_corrupt");
     expect(seen).toEqual(range(1, hit.seq - 1));
