@@ -353,3 +353,25 @@ describe("cliErrorOf", () => {
     expect(cliErrorSchema.safeParse({ ...e, ok: true }).success).toBe(false);
   });
 });
+
+describe("stat_cache versions", () => {
+  const def = DEFINITIONS.find((d) => d.name === "stat_cache")!;
+  const v2 = def.example as Record<string, unknown>;
+  const oid = "a".repeat(64);
+  it("reads a version 1 cache (entries with oids, no tree_root)", () => {
+    const v1 = { type: "stat_cache", schema_version: 1, pipeline: "main", root: "/d", written_at_ms: 1, entries: [["a", 1, 2, 3, oid, oid]] };
+    expect(() => parseVersioned(def.schema, v1)).not.toThrow();
+  });
+  it("requires tree_root, uncached and four-item entries from version 2", () => {
+    for (const key of ["tree_root", "uncached"]) {
+      const broken = { ...v2 };
+      delete broken[key];
+      const err = thrown(() => parseVersioned(def.schema, broken));
+      expect(err.code).toBe("schema_invalid");
+      expect((err.data.issues as { path: string }[]).map((i) => i.path)).toContain(key);
+    }
+    const oldEntries = { ...v2, entries: [["a", 1, 2, 3, oid, oid]] };
+    const err = thrown(() => parseVersioned(def.schema, oldEntries));
+    expect((err.data.issues as { path: string }[]).map((i) => i.path)).toContain("entries.0");
+  });
+});

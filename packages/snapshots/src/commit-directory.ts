@@ -9,17 +9,20 @@
  * Empty directories are not recorded (a label space has no empty directories).
  *
  * Stat cache (`<store>/cache/stat-<pipeline>.json`, a stat_cache record): a file whose
- * (path, size, mtime, inode) match an entry is not re-read; its artifact oid is reused, and
- * commit checks under the lock that the object still exists. Racy-git rule: an entry is
+ * (path, size, mtime, inode) match an entry is not re-read. Racy-git rule: an entry is
  * stored only when the file's mtime is more than RACY_MS before the scan started, so a file
- * rewritten within the filesystem's timestamp granularity is never trusted stale.
+ * rewritten within the filesystem's timestamp granularity is never trusted stale. The cache
+ * also names the root tree it was committed as (`tree_root`, with the `uncached` labels):
+ * while that is still the branch head's tree, a commit starts from it and applies only the
+ * changed, new and removed files (like git's index with its cache-tree). Otherwise cached
+ * artifact oids are reused, and commit checks under the lock that the objects still exist.
  */
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { lstat, readFile } from "node:fs/promises";
 import { join, resolve as resolvePath } from "node:path";
 import { isSnapError, SnapError } from "@snap/schema";
 import { nodeFs, publishFile } from "@snap/fs";
-import { assertLabel, assertName } from "./label.js";
+import { assertLabel, assertName, isLabel } from "./label.js";
 import { statCacheDefinition, type StatCache } from "./schema.js";
 import { readJsonFile, type StoreContext } from "./store.js";
 import { BuildTransaction, type CommitOptions, type CommitResult } from "./transaction.js";
@@ -128,56 +131,57 @@ function scan(root: string, symlinks: "refuse" | "skip", progress: ProgressRepor
   return { files, links: links.sort() };
 }
 
-const OID = /^[0-9a-f]{64}$/;
-
-/** statCacheEntrySchema's tuple: [label, size, mtimeMs, inode, content oid, artifact oid]. */
+/** statCacheEntrySchema's tuple (version 2): [label, size, mtimeMs, inode]. */
 function isStatCacheEntry(e: unknown): e is StatCache["entries"][number] {
-  return (
-    Array.isArray(e) &&
-    e.length === 6 &&
-    typeof e[0] === "string" &&
-    typeof e[1] === "number" &&
-    typeof e[2] === "number" &&
-    typeof e[3] === "number" &&
-    typeof e[4] === "string" &&
-    OID.test(e[4]) &&
-    typeof e[5] === "string" &&
-    OID.test(e[5])
-  );
+  return Array.isArray(e) && e.length === 4 && typeof e[0] === "string" && typeof e[1] === "number" && typeof e[2] === "number" && typeof e[3] === "number";
 }
 
 function cachePath(ctx: StoreContext, pipeline: string): string {
   return join(ctx.dir, "cache", `stat-${pipeline}.json`);
 }
 
-async function loadCache(ctx: StoreContext, pipeline: string, root: string): Promise<Map<string, StatCache["entries"][number]>> {
-  const out = new Map<string, StatCache["entries"][number]>();
+/** A loaded stat cache: the tree a directory was committed as, and what is known of its files. */
+interface LoadedCache {
+  /** The root tree committed for the directory; its labels are exactly entries' plus uncached. */
+  treeRoot: string | undefined;
+  /** Trusted files by label: unchanged while (size, mtime, inode) match. */
+  entries: Map<string, StatCache["entries"][number]>;
+  uncached: Set<string>;
+}
+
+function emptyCache(): LoadedCache {
+  return { treeRoot: undefined, entries: new Map(), uncached: new Set() };
+}
+
+async function loadCache(ctx: StoreContext, pipeline: string, root: string): Promise<LoadedCache> {
   try {
     const raw = await readJsonFile(cachePath(ctx, pipeline));
-    if (raw === undefined) return out;
+    if (raw === undefined) return emptyCache();
     // The header through the record's zod schema; the (many) entries by a hand-written check
     // of the same tuple shape (statCacheEntrySchema): zod costs ~3 µs an entry, ~30 ms for
-    // a 10k-file tree, a quarter of a re-commit. Any bad entry discards the whole cache.
+    // a 10k-file tree. Any bad entry discards the whole cache.
     const entries = (raw as { entries?: unknown }).entries;
-    if (!Array.isArray(entries)) return out;
+    if (!Array.isArray(entries)) return emptyCache();
     const cache = parseVersioned(statCacheDefinition.schema, { ...(raw as object), entries: [] });
-    if (cache.root !== root) return out;
+    // Version 1 (oids per entry, no tree): ignored, every file is read once more.
+    if (cache.root !== root || cache.schema_version < 2 || cache.tree_root === undefined) return emptyCache();
+    const out: LoadedCache = { treeRoot: cache.tree_root, entries: new Map(), uncached: new Set(cache.uncached) };
     for (const e of entries) {
-      if (!isStatCacheEntry(e)) return new Map();
-      out.set(e[0], e);
+      if (!isStatCacheEntry(e)) return emptyCache();
+      out.entries.set(e[0], e);
     }
+    return out;
   } catch (err) {
     if (isSnapError(err, "schema_version_unsupported")) throw err;
-    // a damaged cache is only a cache: start over
+    return emptyCache(); // a damaged cache is only a cache: start over
   }
-  return out;
 }
 
 export async function commitDirectory(ctx: StoreContext, options: CommitDirectoryOptions): Promise<CommitDirectoryResult> {
   try {
     return await commitDirectoryOnce(ctx, options);
   } catch (err) {
-    // A cached artifact was collected by gc meanwhile: the cache lied, so read everything again.
+    // The cache's tree (or an object under it) was collected by gc meanwhile: read everything again.
     if (isSnapError(err, "object_not_found") && options.statCache !== false) {
       return commitDirectoryOnce(ctx, { ...options, statCache: false, refreshCache: true });
     }
@@ -203,13 +207,24 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
   const progress = new ProgressReporter(options.onProgress);
   checkAborted(signal, "commit");
   const { files, links } = scan(root, options.symlinks ?? "refuse", progress, signal);
-  const cache = useCache ? await loadCache(ctx, pipeline, root) : new Map();
   const beginOpts: Parameters<typeof BuildTransaction.begin>[1] = { pipeline };
   if (options.runId !== undefined) beginOpts.runId = options.runId;
   if (options.definition !== undefined) beginOpts.definition = options.definition;
-  const txn = await BuildTransaction.begin(ctx, beginOpts);
+  const cache = useCache ? await loadCache(ctx, pipeline, root) : emptyCache();
+  // With a cache, the commit starts from the tree the directory was last committed as (the
+  // branch head's, unless something else moved the branch since) and applies only the files
+  // that changed, appeared or went away: O(changes x depth) trees read and written, one lstat
+  // and one lookup per unchanged file. Commit checks under its lock that this tree still
+  // exists when it is not the head's (gc), and the object_not_found retry above reads
+  // everything again if it does not. Without a cache every file is read and recorded.
+  const txn = await BuildTransaction.begin(ctx, cache.treeRoot === undefined ? beginOpts : { ...beginOpts, inherit: true, baseTree: cache.treeRoot });
+  const incremental = txn.inherit;
   let hashed = 0;
   const nextEntries: StatCache["entries"] = [];
+  /** Labels committed without a trusted entry (racy, or changed while read). */
+  const uncached: string[] = [];
+  /** Scanned files whose label the cache knows (trusted or not): fewer than it knows -> removals. */
+  let known = 0;
   try {
     let index = 0;
     let done = 0;
@@ -237,26 +252,22 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
         const i = index++;
         if (i >= files.length) return;
         const f = files[i] as FileEntry;
-        const hit = cache.get(f.label);
-        let contentOid: string;
-        let artifactOid: string;
-        if (hit && hit[1] === f.size && hit[2] === f.mtimeMs && hit[3] === f.ino) {
-          contentOid = hit[4];
-          artifactOid = hit[5];
-          txn.recordExisting(f.label, artifactOid, contentOid, f.size);
-        } else {
+        const hit = cache.entries.get(f.label);
+        if (hit !== undefined || cache.uncached.has(f.label)) known++;
+        const unchanged = hit !== undefined && hit[1] === f.size && hit[2] === f.mtimeMs && hit[3] === f.ino;
+        if (!unchanged) {
           if (++hashed % BACKGROUND_FLUSH_EVERY === 0) backgroundFlush();
           const content = f.size <= SYNC_READ_MAX ? readFileSync(f.path) : f.size <= SMALL_FILE ? await readFile(f.path) : { path: f.path };
           const rec = await txn.recordArtifact({ label: f.label, content });
-          contentOid = rec.contentOid;
-          artifactOid = rec.artifactOid;
           if (rec.size !== f.size) {
             progress.update("hash", ++done, files.length, "files");
-            continue; // changed while read: never cache
+            uncached.push(f.label); // changed while read: never trusted
+            continue;
           }
-        }
+        } // else unchanged: the base tree holds this label with these bytes
         progress.update("hash", ++done, files.length, "files");
-        if (f.mtimeMs < scanStart - RACY_MS) nextEntries.push([f.label, f.size, f.mtimeMs, f.ino, contentOid, artifactOid]);
+        if (f.mtimeMs < scanStart - RACY_MS) nextEntries.push(unchanged ? hit : [f.label, f.size, f.mtimeMs, f.ino]);
+        else uncached.push(f.label);
       }
     };
     // Every worker has stopped before this settles (nothing is written after a failure is reported).
@@ -273,6 +284,15 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
     if (failure) throw failure.reason;
     if (flushError !== undefined) throw flushError.error;
     progress.end("hash", done, files.length, "files");
+    if (incremental && known < cache.entries.size + cache.uncached.size) {
+      // Labels of the base tree with no file any more.
+      const present = new Set<string>();
+      for (const f of files) present.add(f.label);
+      for (const label of [...cache.entries.keys(), ...cache.uncached]) {
+        // A cached name that is no label (a damaged cache) cannot be in the tree either.
+        if (!present.has(label) && isLabel(label)) txn.removeArtifact(label);
+      }
+    }
     const commitOpts: CommitOptions = {};
     if (options.message !== undefined) commitOpts.message = options.message;
     if (signal !== undefined) commitOpts.signal = signal;
@@ -280,7 +300,16 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
     const result = await txn.commit(commitOpts);
     if (writeCache) {
       nextEntries.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-      const record: StatCache = { type: "stat_cache", schema_version: 1, pipeline, root, written_at_ms: scanStart, entries: nextEntries };
+      const record: StatCache = {
+        type: "stat_cache",
+        schema_version: 2,
+        pipeline,
+        root,
+        written_at_ms: scanStart,
+        tree_root: result.rootOid,
+        entries: nextEntries,
+        uncached: uncached.sort(),
+      };
       await nodeFs.mkdir(join(ctx.dir, "cache"), { recursive: true });
       // A cache: no fsync needed; a torn or lost cache only costs re-hashing. Plain
       // JSON.stringify (a cache is never hashed, so it need not be canonical: ~5x faster

@@ -36,6 +36,16 @@ export function assertLabel(label: unknown): asserts label is string {
   }
 }
 
+/** Whether assertLabel(label) passes. */
+export function isLabel(label: unknown): label is string {
+  try {
+    assertLabel(label);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The segments of a valid label. */
 export function labelSegments(label: string): string[] {
   assertLabel(label);

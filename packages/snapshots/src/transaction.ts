@@ -32,7 +32,7 @@ import { configFingerprint, pipelineFingerprint } from "./fingerprint.js";
 import { assertLabel, assertName } from "./label.js";
 import type { Lease } from "./schema.js";
 import type { StoreContext } from "./store.js";
-import { lookupLabel, updateTree, walkTree } from "./tree.js";
+import { EMPTY_TREE_OID, lookupLabel, updateTree, walkTree } from "./tree.js";
 import { checkAborted, ProgressReporter, type LongOperationOptions } from "./progress.js";
 
 export interface CommitOptions extends LongOperationOptions {
@@ -81,6 +81,13 @@ export interface BeginOptions {
    * Default false: the snapshot holds exactly the recorded artifacts.
    */
   inherit?: boolean;
+  /**
+   * With `inherit`: start from the labels of this tree (a tree oid of this store) instead of
+   * the parent snapshot's; the parent link is still the branch head. commitDirectory starts
+   * from the tree it last committed for the directory. Commit checks under its lock that the
+   * tree still exists (object_not_found otherwise: gc collected it).
+   */
+  baseTree?: string;
 }
 
 export interface CommitResult {
@@ -139,9 +146,12 @@ export class BuildTransaction {
     readonly pipeline: string,
     readonly runId: string,
     readonly parentOid: string | null,
+    /** The tree inherited labels come from: the parent's root, or BeginOptions.baseTree. */
     private readonly parentRoot: string | undefined,
     readonly fingerprint: string,
     readonly inherit: boolean,
+    /** Set when parentRoot is a baseTree that the parent does not keep reachable. */
+    private readonly detachedBase = false,
   ) {
     this.id = `${pipeline}-${runId}`;
     this.leasePath = join(ctx.dir, "leases", `${this.id}.json`);
@@ -166,6 +176,9 @@ export class BuildTransaction {
         data: { pipeline: options.pipeline, run_id: runId },
       });
     }
+    if (options.baseTree !== undefined && (options.inherit !== true || !/^[0-9a-f]{64}$/.test(options.baseTree))) {
+      throw new SnapError("invalid_argument", "baseTree must be a tree oid (64 lowercase hex characters), with inherit: true", { data: { baseTree: options.baseTree } });
+    }
     const parentOid = (await ctx.refs.read(`refs/heads/${options.pipeline}`)) ?? null;
     let parentRoot: string | undefined;
     if (parentOid !== null) {
@@ -173,7 +186,8 @@ export class BuildTransaction {
       assertSamePipeline(parent, parentOid, options.pipeline);
       parentRoot = (await readManifest(ctx, parent.manifest_oid)).root;
     }
-    const txn = new BuildTransaction(ctx, options.pipeline, runId, parentOid, parentRoot, fingerprint, options.inherit === true);
+    const base = options.baseTree ?? parentRoot;
+    const txn = new BuildTransaction(ctx, options.pipeline, runId, parentOid, base, fingerprint, options.inherit === true, base !== parentRoot);
     await txn.writeLease();
     return txn;
   }
@@ -438,6 +452,9 @@ export class BuildTransaction {
       // reused is enough (present subtrees, artifacts placed in new trees, reused blobs of new
       // artifacts, a reused manifest).
       const mustExist = new Set<string>(tree.present);
+      // A base tree the parent does not name: present implies its whole subtree is (trees
+      // are written children first, gc removes parents first), which the new trees reuse.
+      if (this.detachedBase && this.parentRoot !== undefined && this.parentRoot !== EMPTY_TREE_OID) mustExist.add(this.parentRoot);
       for (const oid of tree.artifactsInWritten) if (!this.createdArtifacts.has(oid)) mustExist.add(oid);
       for (const blob of this.createdArtifacts.values()) if (this.reusedBlobs.has(blob)) mustExist.add(blob);
       if (!m.created) mustExist.add(m.oid);

@@ -21,6 +21,8 @@ export type ObjectIO = Pick<
 interface ArtifactSlot {
   kind: "artifact";
   oid: string;
+  /** Read from a stored base tree (not set by a change). */
+  fromBase?: true;
 }
 interface TreeSlot {
   kind: "tree";
@@ -99,7 +101,12 @@ export interface TreeWriteResult {
   present: string[];
   /** Tree oids read from the base. */
   read: number;
-  /** Artifact oids named by the trees this call wrote (what a caller must know exist). */
+  /**
+   * Artifact oids the changes placed in the trees this call wrote (what a caller must know
+   * exist). Entries carried over unchanged from the base tree are not listed: they exist as
+   * long as the base root does, which the caller keeps reachable (a commit checks under its
+   * lock that the parent snapshot is still the branch head).
+   */
   artifactsInWritten: string[];
 }
 
@@ -123,7 +130,7 @@ export async function updateTree(
       read++;
       const tree = await readTree(store, slot.oid);
       for (const e of tree.entries) {
-        node.entries.set(e.name, e.kind === "artifact" ? { kind: "artifact", oid: e.oid } : { kind: "tree", oid: e.oid, node: undefined, dirty: false });
+        node.entries.set(e.name, e.kind === "artifact" ? { kind: "artifact", oid: e.oid, fromBase: true } : { kind: "tree", oid: e.oid, node: undefined, dirty: false });
       }
     }
     slot.node = node;
@@ -165,7 +172,8 @@ export async function updateTree(
       if (existing === undefined || existing.kind === "tree") continue;
       node.entries.delete(leaf);
     } else {
-      if (existing?.kind === "tree") conflict(label, label);
+      // A directory whose labels this change set removed (a directory became a file) is gone.
+      if (existing?.kind === "tree" && !emptied(existing)) conflict(label, label);
       if (existing?.kind === "artifact" && existing.oid === oid) continue;
       node.entries.set(leaf, { kind: "artifact", oid });
     }
@@ -178,6 +186,13 @@ export async function updateTree(
   const artifactsInWritten: string[] = [];
   await persist(store, root, written, present, artifactsInWritten);
   return { root: root.oid as string, written, present, read, artifactsInWritten };
+}
+
+/** A subtree loaded in this call that holds no artifact any more (seal would prune it). */
+function emptied(slot: TreeSlot): boolean {
+  if (slot.node === undefined) return slot.oid === EMPTY_TREE_OID;
+  for (const child of slot.node.entries.values()) if (child.kind === "artifact" || !emptied(child)) return false;
+  return true;
 }
 
 function conflict(label: string, at: string): never {
@@ -208,7 +223,7 @@ async function persist(store: ObjectIO, slot: TreeSlot, written: string[], prese
   }
   for (const child of slot.node.entries.values()) {
     if (child.kind === "tree") await persist(store, child, written, present, artifacts);
-    else artifacts.push(child.oid);
+    else if (child.fromBase !== true) artifacts.push(child.oid);
   }
   const result = await store.putObject(treeObject(slot.node));
   if (result.oid !== oid) throw new SnapError("internal", `tree oid ${result.oid} differs from the computed ${oid}`);

@@ -84,6 +84,17 @@ describe("trees", () => {
     await expect(writeTree(store, [["a/b", A(1)], ["a", A(2)]])).rejects.toMatchObject({ code: "label_invalid" });
   });
 
+  it("a directory emptied by the same change set can become an artifact of its name (and back)", async () => {
+    const store = await memoryStore();
+    const { root } = await writeTree(store, [["d/x/y", A(1)], ["d/z", A(2)], ["k", A(3)]]);
+    const file = await updateTree(store, root, [["d/x/y", null], ["d/z", null], ["d", A(4)]]);
+    expect(file.root).toBe((await writeTree(store, [["d", A(4)], ["k", A(3)]])).root);
+    const dir = await updateTree(store, file.root, [["d", null], ["d/x/y", A(1)]]);
+    expect(dir.root).toBe((await writeTree(store, [["d/x/y", A(1)], ["k", A(3)]])).root);
+    // Still a conflict while the directory keeps an artifact.
+    await expect(updateTree(store, root, [["d/x/y", null], ["d", A(4)]])).rejects.toMatchObject({ code: "label_invalid" });
+  });
+
   it("removing the last artifact of a directory prunes the directory", async () => {
     const store = await memoryStore();
     const { root } = await writeTree(store, [["d/only", A(1)], ["k", A(2)]]);

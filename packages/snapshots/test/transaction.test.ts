@@ -278,24 +278,3 @@ describe("commitDirectory", () => {
     await t.cleanup();
   });
 });
-
-describe("commitDirectory and gc", () => {
-  it("a stat-cache entry whose object vanished is detected under the lock and the directory is read again", async () => {
-    fx = await newStore();
-    const t = await tempDir();
-    await writeFile(join(t.dir, "a"), "A");
-    await writeFile(join(t.dir, "b"), "B");
-    const old = new Date(Date.now() - 10_000);
-    await utimes(join(t.dir, "a"), old, old);
-    await utimes(join(t.dir, "b"), old, old);
-    await fx.store.commitDirectory({ dir: t.dir });
-    const art = await (await fx.store.view("main")).artifact("a");
-    expect((await fx.store.context.objects.deleteMany([art.oid])).removed).toEqual([art.oid]);
-    await writeFile(join(t.dir, "b"), "B2");
-    const r = await fx.store.commitDirectory({ dir: t.dir });
-    expect(r.hashed).toBe(2);
-    expect((await fx.store.fsck()).problems.filter((p) => !p.includes(art.oid))).toEqual([]);
-    expect(await (await fx.store.view("main")).text("a")).toBe("A");
-    await t.cleanup();
-  });
-});

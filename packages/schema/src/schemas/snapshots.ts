@@ -43,38 +43,67 @@ export const snapshotLeaseDefinition = defineRecord({
 });
 export type SnapshotLease = z.infer<typeof snapshotLeaseDefinition.schema>;
 
+/** A stat cache entry (version 2): [label, size, mtimeMs, inode] of a file the cache trusts. */
 export const statCacheEntrySchema = z.tuple([
   z.string(), // relative path (the label)
   z.number(), // size
   z.number(), // mtimeMs
   z.number(), // inode
-  oidSchema, // content oid
-  oidSchema, // artifact oid
 ]);
 
-/** `<store>/cache/stat-<pipeline>.json`: commitDirectory's stat cache (a cache: deleting it is safe). */
+/** A version 1 entry (read, never written): the same, then the content and artifact oids. */
+const statCacheEntryV1Schema = z.tuple([z.string(), z.number(), z.number(), z.number(), oidSchema, oidSchema]);
+
+/**
+ * `<store>/cache/stat-<pipeline>.json`: commitDirectory's stat cache (a cache: deleting it is
+ * safe). Version 2 names the tree the directory was committed as and holds no oids: a later
+ * commit starts from that tree and applies only the files whose stat changed (git's index
+ * with its cache-tree, without per-file oids). Version 1 (entries with oids, no tree) still
+ * parses; commitDirectory ignores it (the next commit reads every file once).
+ */
 export const statCacheDefinition = defineRecord({
   name: "stat_cache",
-  version: 1,
+  version: 2,
   description:
-    "commitDirectory's stat cache for one pipeline: (path, size, mtime, inode) -> content and artifact oids. Entries whose mtime is not older than the scan are not trusted (racy-git rule).",
-  schema: z.strictObject({
-    ...recordHeader("stat_cache", 1),
-    pipeline: refSegmentSchema,
-    root: z.string(),
-    written_at_ms: z.number().int().min(0),
-    entries: z.array(statCacheEntrySchema),
-  }),
+    "commitDirectory's stat cache for one pipeline: the root tree committed for a directory, the (path, size, mtime, inode) of its files trusted to be unchanged since (racy-git rule: only files older than the scan), and the tree's other labels.",
+  schema: z
+    .strictObject({
+      ...recordHeader("stat_cache", 2),
+      pipeline: refSegmentSchema,
+      root: z.string(),
+      written_at_ms: z.number().int().min(0),
+      /** The root tree committed for `root` when this cache was written (version 2). */
+      tree_root: oidSchema.optional(),
+      /** Files whose (size, mtime, inode) are trusted: the same bytes as their label in tree_root. */
+      entries: z.array(z.union([statCacheEntrySchema, statCacheEntryV1Schema])),
+      /** The other labels of tree_root (racy, or changed while read): read again next time (version 2). */
+      uncached: z.array(z.string()).optional(),
+    })
+    .superRefine((cache, ctx) => {
+      if (cache.schema_version < 2) return;
+      if (cache.tree_root === undefined) ctx.addIssue({ code: "custom", path: ["tree_root"], message: "required from schema_version 2" });
+      if (cache.uncached === undefined) ctx.addIssue({ code: "custom", path: ["uncached"], message: "required from schema_version 2" });
+      const at = cache.entries.findIndex((e) => e.length !== 4);
+      if (at !== -1) ctx.addIssue({ code: "custom", path: ["entries", at], message: "schema_version 2 entries are [label, size, mtimeMs, inode]" });
+    }),
   example: {
     type: "stat_cache",
-    schema_version: 1,
+    schema_version: 2,
     pipeline: "main",
     root: "/home/me/site/dist",
     written_at_ms: 1795315200000,
-    entries: [["index.html", 12, 1795315100000, 1234, "a".repeat(64), "b".repeat(64)]],
+    tree_root: "c".repeat(64),
+    entries: [["index.html", 12, 1795315100000, 1234]],
+    uncached: ["app.js"],
   },
 });
-export type StatCache = z.infer<typeof statCacheDefinition.schema>;
+/** The stat cache as written (version 2). */
+export type StatCache = z.infer<typeof statCacheDefinition.schema> & {
+  schema_version: 2;
+  tree_root: string;
+  entries: z.infer<typeof statCacheEntrySchema>[];
+  uncached: string[];
+};
 
 /** `<store>/releases/<name>/pending.json`: a release between materialization and its ref move. */
 export const releaseIntentDefinition = defineRecord({
