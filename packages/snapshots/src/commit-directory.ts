@@ -12,10 +12,9 @@
  * (path, size, mtime, inode) match an entry is not re-read. Racy-git rule: an entry is
  * stored only when the file's mtime is more than RACY_MS before the scan started, so a file
  * rewritten within the filesystem's timestamp granularity is never trusted stale. The cache
- * also names the root tree it was committed as (`tree_root`, with the `uncached` labels):
- * while that is still the branch head's tree, a commit starts from it and applies only the
- * changed, new and removed files (like git's index with its cache-tree). Otherwise cached
- * artifact oids are reused, and commit checks under the lock that the objects still exist.
+ * names the root tree the directory was committed as (`tree_root`; its labels are the
+ * entries' plus `uncached`): a commit starts from that tree and applies only the changed,
+ * new and removed files (like git's index with its cache-tree). It holds no oids.
  */
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { lstat, readFile } from "node:fs/promises";
@@ -218,7 +217,6 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
   // exists when it is not the head's (gc), and the object_not_found retry above reads
   // everything again if it does not. Without a cache every file is read and recorded.
   const txn = await BuildTransaction.begin(ctx, cache.treeRoot === undefined ? beginOpts : { ...beginOpts, inherit: true, baseTree: cache.treeRoot });
-  const incremental = txn.inherit;
   let hashed = 0;
   const nextEntries: StatCache["entries"] = [];
   /** Labels committed without a trusted entry (racy, or changed while read). */
@@ -284,7 +282,7 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
     if (failure) throw failure.reason;
     if (flushError !== undefined) throw flushError.error;
     progress.end("hash", done, files.length, "files");
-    if (incremental && known < cache.entries.size + cache.uncached.size) {
+    if (known < cache.entries.size + cache.uncached.size) {
       // Labels of the base tree with no file any more.
       const present = new Set<string>();
       for (const f of files) present.add(f.label);

@@ -147,10 +147,10 @@ export class BuildTransaction {
     readonly runId: string,
     readonly parentOid: string | null,
     /** The tree inherited labels come from: the parent's root, or BeginOptions.baseTree. */
-    private readonly parentRoot: string | undefined,
+    private readonly baseRoot: string | undefined,
     readonly fingerprint: string,
     readonly inherit: boolean,
-    /** Set when parentRoot is a baseTree that the parent does not keep reachable. */
+    /** Set when baseRoot is a baseTree that the parent does not keep reachable. */
     private readonly detachedBase = false,
   ) {
     this.id = `${pipeline}-${runId}`;
@@ -299,17 +299,6 @@ export class BuildTransaction {
     return rec;
   }
 
-  /**
-   * Records an artifact object already in the store by oid (commitDirectory's stat cache).
-   * Commit checks, under the lock, that it still exists.
-   */
-  recordExisting(label: string, artifactOid: string, contentOid: string, size: number): void {
-    this.assertOpen();
-    assertLabel(label);
-    this.labels.set(label, { label, artifactOid, contentOid, size });
-    this.removed.delete(label);
-  }
-
   /** With `inherit`: drops an inherited (or recorded) label from the snapshot. */
   removeArtifact(label: string): void {
     this.assertOpen();
@@ -320,8 +309,8 @@ export class BuildTransaction {
 
   private async hasLabel(label: string): Promise<boolean> {
     if (this.labels.has(label)) return true;
-    if (!this.inherit || this.removed.has(label) || this.parentRoot === undefined) return false;
-    const e = await lookupLabel(this.ctx.io, this.parentRoot, label);
+    if (!this.inherit || this.removed.has(label) || this.baseRoot === undefined) return false;
+    const e = await lookupLabel(this.ctx.io, this.baseRoot, label);
     return e?.kind === "artifact";
   }
 
@@ -352,8 +341,8 @@ export class BuildTransaction {
   /** The labels the snapshot will hold. */
   async currentLabels(): Promise<Set<string>> {
     const out = new Set<string>();
-    if (this.inherit && this.parentRoot !== undefined) {
-      for await (const [label] of walkTree(this.ctx.io, this.parentRoot)) if (!this.removed.has(label)) out.add(label);
+    if (this.inherit && this.baseRoot !== undefined) {
+      for await (const [label] of walkTree(this.ctx.io, this.baseRoot)) if (!this.removed.has(label)) out.add(label);
     }
     for (const l of this.labels.keys()) out.add(l);
     return out;
@@ -401,11 +390,11 @@ export class BuildTransaction {
     const progress = new ProgressReporter(options.onProgress);
     checkAborted(signal, "commit");
     // 1. Trees, manifest, snapshot (no lock).
-    // Every label here was checked by recordArtifact, recordExisting or removeArtifact.
+    // Every label here was checked by recordArtifact or removeArtifact.
     const tree = this.inherit
       ? await updateTree(
           ctx.io,
-          this.parentRoot,
+          this.baseRoot,
           [...[...this.removed].map((l) => [l, null] as const), ...[...this.labels.values()].map((r) => [r.label, r.artifactOid] as const)],
           { labelsChecked: true },
         )
@@ -454,7 +443,7 @@ export class BuildTransaction {
       const mustExist = new Set<string>(tree.present);
       // A base tree the parent does not name: present implies its whole subtree is (trees
       // are written children first, gc removes parents first), which the new trees reuse.
-      if (this.detachedBase && this.parentRoot !== undefined && this.parentRoot !== EMPTY_TREE_OID) mustExist.add(this.parentRoot);
+      if (this.detachedBase && this.baseRoot !== undefined && this.baseRoot !== EMPTY_TREE_OID) mustExist.add(this.baseRoot);
       for (const oid of tree.artifactsInWritten) if (!this.createdArtifacts.has(oid)) mustExist.add(oid);
       for (const blob of this.createdArtifacts.values()) if (this.reusedBlobs.has(blob)) mustExist.add(blob);
       if (!m.created) mustExist.add(m.oid);
