@@ -29,6 +29,7 @@ export {
   refSegmentSchema,
   labelSchema,
   entryNameSchema,
+  isEntryName,
   mediaTypeSchema,
 } from "./schemas/common.js";
 export { artifactDefinition, artifactSchema, type Artifact } from "./schemas/artifact.js";

@@ -10,7 +10,9 @@ import {
   artifactSchema,
   cliErrorOf,
   cliErrorSchema,
+  entryNameSchema,
   fsckReportSchema,
+  isEntryName,
   journalAppendInputSchema,
   parseByType,
   parseVersioned,
@@ -362,16 +364,25 @@ describe("stat_cache versions", () => {
     const v1 = { type: "stat_cache", schema_version: 1, pipeline: "main", root: "/d", written_at_ms: 1, entries: [["a", 1, 2, 3, oid, oid]] };
     expect(() => parseVersioned(def.schema, v1)).not.toThrow();
   });
-  it("requires tree_root, uncached and four-item entries from version 2", () => {
-    for (const key of ["tree_root", "uncached"]) {
+  it("requires tree_root, entry_count and uncached from version 2, and no entries inside the record", () => {
+    for (const key of ["tree_root", "entry_count", "uncached"]) {
       const broken = { ...v2 };
       delete broken[key];
       const err = thrown(() => parseVersioned(def.schema, broken));
       expect(err.code).toBe("schema_invalid");
       expect((err.data.issues as { path: string }[]).map((i) => i.path)).toContain(key);
     }
-    const oldEntries = { ...v2, entries: [["a", 1, 2, 3, oid, oid]] };
-    const err = thrown(() => parseVersioned(def.schema, oldEntries));
-    expect((err.data.issues as { path: string }[]).map((i) => i.path)).toContain("entries.0");
+    const withEntries = { ...v2, entries: [["a", 1, 2, 3, oid, oid]] };
+    const err = thrown(() => parseVersioned(def.schema, withEntries));
+    expect((err.data.issues as { path: string }[]).map((i) => i.path)).toContain("entries");
+    expect(thrown(() => parseVersioned(def.schema, { ...v2, entry_count: -1 })).code).toBe("schema_invalid");
+    expect(thrown(() => parseVersioned(def.schema, { ...v2, entry_count: 1.5 })).code).toBe("schema_invalid");
+  });
+});
+
+describe("isEntryName", () => {
+  it("agrees with entryNameSchema", () => {
+    const names = ["a", "index.html", "é", "😀", ".", "..", "...", ".hidden", "a/b", "a\\b", "a\u0000b", "tab\tname", "del\u007f", "", "x".repeat(255), "x".repeat(256), " ", "-"];
+    for (const n of names) expect([n, isEntryName(n)]).toEqual([n, entryNameSchema.safeParse(n).success]);
   });
 });

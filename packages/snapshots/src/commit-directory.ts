@@ -8,13 +8,14 @@
  * "skip"` leaves them out and reports them. FIFOs, sockets and devices are always refused.
  * Empty directories are not recorded (a label space has no empty directories).
  *
- * Stat cache (`<store>/cache/stat-<pipeline>.json`, a stat_cache record): a file whose
- * (path, size, mtime, inode) match an entry is not re-read. Racy-git rule: an entry is
- * stored only when the file's mtime is more than RACY_MS before the scan started, so a file
- * rewritten within the filesystem's timestamp granularity is never trusted stale. The cache
- * names the root tree the directory was committed as (`tree_root`; its labels are the
- * entries' plus `uncached`): a commit starts from that tree and applies only the changed,
- * new and removed files (like git's index with its cache-tree). It holds no oids.
+ * Stat cache (`<store>/cache/stat-<pipeline>.cache`: a stat_cache header line, then one
+ * `label TAB size TAB mtimeMs TAB inode` line per trusted file, sorted by label): a file whose
+ * (size, mtime, inode) match its line is not re-read. Racy-git rule: a line is written only
+ * when the file's mtime is more than RACY_MS before the scan started, so a file rewritten
+ * within the filesystem's timestamp granularity is never trusted stale. The header names the
+ * root tree the directory was committed as (`tree_root`; its labels are the lines' plus
+ * `uncached`): a commit starts from that tree and applies only the changed, new and removed
+ * files (like git's index with its cache-tree). It holds no oids.
  */
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { lstat, readFile } from "node:fs/promises";
@@ -23,7 +24,7 @@ import { isSnapError, SnapError } from "@snap/schema";
 import { nodeFs, publishFile } from "@snap/fs";
 import { assertLabel, assertName, isLabel } from "./label.js";
 import { statCacheDefinition, type StatCache } from "./schema.js";
-import { readJsonFile, type StoreContext } from "./store.js";
+import type { StoreContext } from "./store.js";
 import { BuildTransaction, type CommitOptions, type CommitResult } from "./transaction.js";
 import { checkAborted, ProgressReporter, type LongOperationOptions } from "./progress.js";
 import { parseVersioned } from "@snap/schema";
@@ -130,50 +131,136 @@ function scan(root: string, symlinks: "refuse" | "skip", progress: ProgressRepor
   return { files, links: links.sort() };
 }
 
-/** statCacheEntrySchema's tuple (version 2): [label, size, mtimeMs, inode]. */
-function isStatCacheEntry(e: unknown): e is StatCache["entries"][number] {
-  return Array.isArray(e) && e.length === 4 && typeof e[0] === "string" && typeof e[1] === "number" && typeof e[2] === "number" && typeof e[3] === "number";
+/** The stat cache (version 2): a stat_cache header line, then one line per trusted file. */
+function cachePath(ctx: StoreContext, pipeline: string): string {
+  return join(ctx.dir, "cache", `stat-${pipeline}.cache`);
 }
 
-function cachePath(ctx: StoreContext, pipeline: string): string {
+/** Where the JSON stat cache (version 1) lived: removed when a version 2 cache is first written. */
+function legacyCachePath(ctx: StoreContext, pipeline: string): string {
   return join(ctx.dir, "cache", `stat-${pipeline}.json`);
+}
+
+const TAB = 0x09;
+
+/** An entry line: `label TAB size TAB mtimeMs TAB inode LF`, numbers as JavaScript writes them. */
+function entryLine(f: FileEntry): string {
+  return `${f.label}\t${f.size}\t${f.mtimeMs}\t${f.ino}\n`;
 }
 
 /** A loaded stat cache: the tree a directory was committed as, and what is known of its files. */
 interface LoadedCache {
-  /** The root tree committed for the directory; its labels are exactly entries' plus uncached. */
+  /** The root tree committed for the directory; its labels are exactly the entries' plus uncached. */
   treeRoot: string | undefined;
-  /** Trusted files by label: unchanged while (size, mtime, inode) match. */
-  entries: Map<string, StatCache["entries"][number]>;
-  uncached: Set<string>;
+  /** The entry lines (each ending in LF), labels strictly increasing (checked by joinCache). */
+  lines: string;
+  uncached: string[];
+  /** Whether a cache file (any version, even damaged) was found. */
+  found: boolean;
 }
 
-function emptyCache(): LoadedCache {
-  return { treeRoot: undefined, entries: new Map(), uncached: new Set() };
+function emptyCache(found = false): LoadedCache {
+  return { treeRoot: undefined, lines: "", uncached: [], found };
 }
 
+/**
+ * Reads the cache. A missing, damaged, truncated (entry_count disagrees), version 1 or foreign
+ * (another root) cache is an empty one: every file is read, nothing is lost.
+ */
 async function loadCache(ctx: StoreContext, pipeline: string, root: string): Promise<LoadedCache> {
+  let text: string;
   try {
-    const raw = await readJsonFile(cachePath(ctx, pipeline));
-    if (raw === undefined) return emptyCache();
-    // The header through the record's zod schema; the (many) entries by a hand-written check
-    // of the same tuple shape (statCacheEntrySchema): zod costs ~3 µs an entry, ~30 ms for
-    // a 10k-file tree. Any bad entry discards the whole cache.
-    const entries = (raw as { entries?: unknown }).entries;
-    if (!Array.isArray(entries)) return emptyCache();
-    const cache = parseVersioned(statCacheDefinition.schema, { ...(raw as object), entries: [] });
-    // Version 1 (oids per entry, no tree): ignored, every file is read once more.
-    if (cache.root !== root || cache.schema_version < 2 || cache.tree_root === undefined) return emptyCache();
-    const out: LoadedCache = { treeRoot: cache.tree_root, entries: new Map(), uncached: new Set(cache.uncached) };
-    for (const e of entries) {
-      if (!isStatCacheEntry(e)) return emptyCache();
-      out.entries.set(e[0], e);
-    }
-    return out;
+    text = await readFile(cachePath(ctx, pipeline), "utf8");
+  } catch {
+    return emptyCache(); // absent (or unreadable): only a cache
+  }
+  try {
+    const nl = text.indexOf("\n");
+    if (nl === -1) return emptyCache(true);
+    const header = parseVersioned(statCacheDefinition.schema, JSON.parse(text.slice(0, nl)));
+    if (header.schema_version < 2 || header.root !== root || header.pipeline !== pipeline || header.tree_root === undefined) return emptyCache(true);
+    const lines = text.slice(nl + 1);
+    if (lines.length > 0 && lines.charCodeAt(lines.length - 1) !== 10) return emptyCache(true);
+    let count = 0;
+    for (let i = lines.indexOf("\n"); i !== -1; i = lines.indexOf("\n", i + 1)) count++;
+    if (count !== header.entry_count) return emptyCache(true);
+    return { treeRoot: header.tree_root, lines, uncached: header.uncached ?? [], found: true };
   } catch (err) {
     if (isSnapError(err, "schema_version_unsupported")) throw err;
-    return emptyCache(); // a damaged cache is only a cache: start over
+    return emptyCache(true); // a damaged cache is only a cache: start over
   }
+}
+/** What the cache says about the scanned files. */
+interface CacheJoin {
+  /** Per file (scan order): its entry line when the cache trusts it and its stat is unchanged. */
+  kept: (string | undefined)[];
+  /** Labels of the cache's tree with no file any more. */
+  removed: string[];
+}
+
+/**
+ * Merge-joins the scanned files (sorted by label) with the cache's entry lines (sorted the
+ * same way, as commitDirectory writes them): one pass, no map of 10k entries, no string
+ * built per file (a line that is the file's is recognized in place, its numbers parsed).
+ * Undefined when the lines are malformed or not strictly increasing (a damaged cache: read
+ * everything).
+ */
+function joinCache(files: readonly FileEntry[], cache: LoadedCache): CacheJoin | undefined {
+  const { lines } = cache;
+  const kept: (string | undefined)[] = new Array<string | undefined>(files.length);
+  const removed: string[] = [];
+  let pos = 0;
+  /** The label of the last line passed. */
+  let prev: string | undefined;
+  let i = 0;
+  while (pos < lines.length) {
+    const f = files[i];
+    if (f !== undefined && lines.startsWith(f.label, pos) && lines.charCodeAt(pos + f.label.length) === TAB) {
+      // f's line: `label TAB size TAB mtimeMs TAB inode LF`.
+      if (prev !== undefined && !(prev < f.label)) return undefined;
+      const p = pos + f.label.length + 1;
+      const t1 = lines.indexOf("\t", p);
+      const t2 = t1 === -1 ? -1 : lines.indexOf("\t", t1 + 1);
+      const nl = lines.indexOf("\n", p);
+      if (t2 === -1 || t2 > nl || t1 === p || t2 === t1 + 1 || nl === t2 + 1) return undefined;
+      if (Number(lines.slice(p, t1)) === f.size && Number(lines.slice(t1 + 1, t2)) === f.mtimeMs && Number(lines.slice(t2 + 1, nl)) === f.ino) {
+        kept[i] = lines.slice(pos, nl + 1);
+      }
+      prev = f.label;
+      pos = nl + 1;
+      i++;
+      continue;
+    }
+    // Another label: a file the cache does not know (f comes first), or a label with no file.
+    const tab = lines.indexOf("\t", pos);
+    const nl = lines.indexOf("\n", pos);
+    if (tab === -1 || tab > nl) return undefined;
+    const label = lines.slice(pos, tab);
+    if (prev !== undefined && !(prev < label)) return undefined;
+    if (f !== undefined && f.label < label) {
+      i++;
+      continue;
+    }
+    removed.push(label);
+    prev = label;
+    pos = nl + 1;
+  }
+  for (const u of cache.uncached) if (!hasLabel(files, u)) removed.push(u);
+  return { kept, removed };
+}
+
+/** Binary search of the scanned files (sorted by label). */
+function hasLabel(files: readonly FileEntry[], label: string): boolean {
+  let lo = 0;
+  let hi = files.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const l = (files[mid] as FileEntry).label;
+    if (l === label) return true;
+    if (l < label) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }
 
 export async function commitDirectory(ctx: StoreContext, options: CommitDirectoryOptions): Promise<CommitDirectoryResult> {
@@ -209,23 +296,32 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
   const beginOpts: Parameters<typeof BuildTransaction.begin>[1] = { pipeline };
   if (options.runId !== undefined) beginOpts.runId = options.runId;
   if (options.definition !== undefined) beginOpts.definition = options.definition;
-  const cache = useCache ? await loadCache(ctx, pipeline, root) : emptyCache();
+  let cache = useCache ? await loadCache(ctx, pipeline, root) : emptyCache();
+  let joined = joinCache(files, cache);
+  if (joined === undefined) {
+    cache = emptyCache(true);
+    joined = joinCache(files, cache) as CacheJoin;
+  }
+  const { kept, removed } = joined;
   // With a cache, the commit starts from the tree the directory was last committed as (the
   // branch head's, unless something else moved the branch since) and applies only the files
   // that changed, appeared or went away: O(changes x depth) trees read and written, one lstat
-  // and one lookup per unchanged file. Commit checks under its lock that this tree still
-  // exists when it is not the head's (gc), and the object_not_found retry above reads
-  // everything again if it does not. Without a cache every file is read and recorded.
+  // per unchanged file. Commit checks under its lock that this tree still exists when it is
+  // not the head's (gc), and the object_not_found retry above reads everything again if it
+  // does not. Without a cache every file is read and recorded.
   const txn = await BuildTransaction.begin(ctx, cache.treeRoot === undefined ? beginOpts : { ...beginOpts, inherit: true, baseTree: cache.treeRoot });
+  /** Indexes (into files) of the files to read: not trusted by the cache, or whose stat changed. */
+  const toRead: number[] = [];
+  for (let i = 0; i < files.length; i++) if (kept[i] === undefined) toRead.push(i);
   let hashed = 0;
-  const nextEntries: StatCache["entries"] = [];
+  /** Per file: its entry line in the next cache (undefined: uncached). */
+  const nextLines = kept;
   /** Labels committed without a trusted entry (racy, or changed while read). */
   const uncached: string[] = [];
-  /** Scanned files whose label the cache knows (trusted or not): fewer than it knows -> removals. */
-  let known = 0;
   try {
     let index = 0;
-    let done = 0;
+    let done = files.length - toRead.length;
+    if (done > 0) progress.update("hash", done, files.length, "files");
     let failed = false;
     // Background flushes (see BACKGROUND_FLUSH_EVERY): one in flight at a time; its error, if
     // any, fails the commit (after a failed fsync nothing is promised, whatever a retry says).
@@ -247,30 +343,22 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
       for (;;) {
         if (failed) return;
         checkAborted(signal, "commit");
-        const i = index++;
-        if (i >= files.length) return;
+        const k = index++;
+        if (k >= toRead.length) return;
+        const i = toRead[k] as number;
         const f = files[i] as FileEntry;
-        const hit = cache.entries.get(f.label);
-        if (hit !== undefined || cache.uncached.has(f.label)) known++;
-        const unchanged = hit !== undefined && hit[1] === f.size && hit[2] === f.mtimeMs && hit[3] === f.ino;
-        if (!unchanged) {
-          if (++hashed % BACKGROUND_FLUSH_EVERY === 0) backgroundFlush();
-          const content = f.size <= SYNC_READ_MAX ? readFileSync(f.path) : f.size <= SMALL_FILE ? await readFile(f.path) : { path: f.path };
-          const rec = await txn.recordArtifact({ label: f.label, content });
-          if (rec.size !== f.size) {
-            progress.update("hash", ++done, files.length, "files");
-            uncached.push(f.label); // changed while read: never trusted
-            continue;
-          }
-        } // else unchanged: the base tree holds this label with these bytes
+        if (++hashed % BACKGROUND_FLUSH_EVERY === 0) backgroundFlush();
+        const content = f.size <= SYNC_READ_MAX ? readFileSync(f.path) : f.size <= SMALL_FILE ? await readFile(f.path) : { path: f.path };
+        const rec = await txn.recordArtifact({ label: f.label, content });
         progress.update("hash", ++done, files.length, "files");
-        if (f.mtimeMs < scanStart - RACY_MS) nextEntries.push(unchanged ? hit : [f.label, f.size, f.mtimeMs, f.ino]);
+        // Racy-git rule; and a file that changed while read is never trusted.
+        if (rec.size === f.size && f.mtimeMs < scanStart - RACY_MS) nextLines[i] = entryLine(f);
         else uncached.push(f.label);
       }
     };
     // Every worker has stopped before this settles (nothing is written after a failure is reported).
     const settled = await Promise.allSettled(
-      Array.from({ length: Math.min(CONCURRENCY, Math.max(1, files.length)) }, () =>
+      Array.from({ length: Math.min(CONCURRENCY, Math.max(1, toRead.length)) }, () =>
         worker().catch((err: unknown) => {
           failed = true;
           throw err;
@@ -282,37 +370,38 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
     if (failure) throw failure.reason;
     if (flushError !== undefined) throw flushError.error;
     progress.end("hash", done, files.length, "files");
-    if (known < cache.entries.size + cache.uncached.size) {
-      // Labels of the base tree with no file any more.
-      const present = new Set<string>();
-      for (const f of files) present.add(f.label);
-      for (const label of [...cache.entries.keys(), ...cache.uncached]) {
-        // A cached name that is no label (a damaged cache) cannot be in the tree either.
-        if (!present.has(label) && isLabel(label)) txn.removeArtifact(label);
-      }
-    }
+    // Labels of the base tree with no file any more. A cached name that is no label (a
+    // damaged cache) cannot be in the tree either.
+    for (const label of removed) if (isLabel(label)) txn.removeArtifact(label);
     const commitOpts: CommitOptions = {};
     if (options.message !== undefined) commitOpts.message = options.message;
     if (signal !== undefined) commitOpts.signal = signal;
     if (options.onProgress !== undefined) commitOpts.onProgress = options.onProgress;
     const result = await txn.commit(commitOpts);
     if (writeCache) {
-      nextEntries.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-      const record: StatCache = {
+      let body = "";
+      let count = 0;
+      for (const line of nextLines) {
+        if (line === undefined) continue;
+        body += line;
+        count++;
+      }
+      const header: StatCache = {
         type: "stat_cache",
         schema_version: 2,
         pipeline,
         root,
         written_at_ms: scanStart,
         tree_root: result.rootOid,
-        entries: nextEntries,
+        entry_count: count,
         uncached: uncached.sort(),
       };
       await nodeFs.mkdir(join(ctx.dir, "cache"), { recursive: true });
-      // A cache: no fsync needed; a torn or lost cache only costs re-hashing. Plain
-      // JSON.stringify (a cache is never hashed, so it need not be canonical: ~5x faster
-      // for 10k entries); the reader validates it like any record.
-      await publishFile(cachePath(ctx, pipeline), Buffer.from(JSON.stringify(record)), { mode: "replace", durability: "never" });
+      // A cache: no fsync needed; a torn or lost cache only costs re-hashing (entry_count
+      // catches a truncated one). Plain JSON.stringify: a cache is never hashed, so it need not
+      // be canonical; the reader validates the header like any record.
+      await publishFile(cachePath(ctx, pipeline), Buffer.from(`${JSON.stringify(header)}\n${body}`, "utf8"), { mode: "replace", durability: "never" });
+      if (!cache.found) await nodeFs.unlink(legacyCachePath(ctx, pipeline)).catch(() => undefined);
     }
     return { ...result, files: files.length, hashed, skippedSymlinks: links };
   } catch (err) {

@@ -112,8 +112,13 @@ async function gcLocked(ctx: StoreContext, options: GcOptions, graceMs: number):
       if (isDeadOnThisHost({ pid: lease.pid, host: lease.host, process_start: lease.process_start })) staleLeases.push(name);
       else leases.push(lease);
     } catch {
-      // unreadable lease: keep it and treat it as live from the epoch (conservative)
-      leases.push({ started_at_ms: 0 } as Lease);
+      // An unreadable lease. Leases are published whole (rename), so a live transaction's is
+      // always readable: this is crash residue (a lease is not fsynced, see transaction.ts)
+      // or damage. A young one is kept and treated as live from the epoch (conservative); one
+      // older than the grace period is removed, so that one torn file cannot stop gc forever.
+      const st = await nodeFs.stat(join(leaseDir, name)).catch(() => undefined);
+      if (st !== undefined && st.mtimeMs < now - graceMs) staleLeases.push(name);
+      else leases.push({ started_at_ms: 0 } as Lease);
     }
   }
   const leaseFloor = leases.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...leases.map((l) => l.started_at_ms));

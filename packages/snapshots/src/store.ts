@@ -8,7 +8,7 @@
  *   journal/         the refs' write-ahead log (@snap/journal, via @snap/refs)
  *   releases/<name>/ immutable materializations <snapshot-oid>/, pending.json, target.json
  *   leases/          <txn-id>.json: in-flight build transactions (GC keeps their objects)
- *   cache/           stat-<pipeline>.json: commitDirectory's stat cache (safe to delete)
+ *   cache/           stat-<pipeline>.cache: commitDirectory's stat cache (safe to delete)
  *   tmp/             staging on the same filesystem; never wiped wholesale
  *   snapshots.lock   serializes commit critical sections, releases and gc (taken before the
  *                    refs' own lock, never after it)

@@ -208,7 +208,11 @@ export class BuildTransaction {
       host: me.host,
       process_start: me.process_start,
     };
-    await publishFile(this.leasePath, Buffer.from(`${canonicalJson(lease)}\n`), { mode: "replace" });
+    // Published whole (rename) so gc never reads half of one, but not fsynced: a lease only
+    // matters while its process lives, and after a crash the transaction is gone anyway
+    // (its objects are unreferenced garbage). gc removes the lease of a dead process, and an
+    // unreadable one (crash residue) once it is older than the grace period.
+    await publishFile(this.leasePath, Buffer.from(`${canonicalJson(lease)}\n`), { mode: "replace", durability: "never" });
   }
 
   private async removeLease(): Promise<void> {

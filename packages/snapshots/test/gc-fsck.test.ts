@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ageObjects, build, flipObjectByte, newStore, type Fixture } from "./store-fixture.js";
@@ -53,6 +53,28 @@ describe("gc", () => {
     const committed = await inflight.commit();
     expect(await (await fx.store.view(committed.snapshotOid)).text("x")).toBe("in flight");
     expect((await fx.store.fsck()).ok).toBe(true);
+  });
+
+  it("an unreadable lease (crash residue: leases are not fsynced) protects everything while young and is removed once older than the grace period", async () => {
+    fx = await newStore();
+    const txn = await fx.store.begin({ pipeline: "main" });
+    await txn.recordArtifact({ label: "garbage", content: "only in an aborted build" });
+    await txn.abort();
+    await age(fx, 2 * 3_600_000);
+    const torn = join(fx.dir, "leases", "torn.json");
+    await writeFile(torn, ""); // what a power loss can leave of an unsynced lease
+    const young = await fx.store.gc({ graceMs: 3_600_000 });
+    expect(young.objects_removed).toEqual([]); // treated as live from the epoch
+    expect(young.stale_leases_removed).toEqual([]);
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(torn, old, old);
+    const dry = await fx.store.gc({ graceMs: 3_600_000, dryRun: true });
+    expect(dry.stale_leases_removed).toEqual(["torn.json"]);
+    const real = await fx.store.gc({ graceMs: 3_600_000 });
+    expect(real.stale_leases_removed).toEqual(["torn.json"]);
+    expect(real.objects_removed.length).toBeGreaterThanOrEqual(2);
+    expect(real.objects_removed).toEqual(dry.objects_removed);
+    expect(await readdir(join(fx.dir, "leases"))).toEqual([]);
   });
 
   it("removes objects through the object store's deleteMany and old materializations through @snap/fs removeTree: serving and previous kept, no debris", async () => {

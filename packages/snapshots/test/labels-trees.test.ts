@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, isSnapError } from "@snap/schema";
-import { type MutableTree, treeBytes } from "../src/tree.js";
+import { canonicalJson, isEntryName, isSnapError } from "@snap/schema";
+import { decodeTree, encodeTree, type MutableTree, treeBytes } from "../src/tree.js";
 import { assertLabel, diffTrees, EMPTY_TREE_OID, lookupLabel, readTree, updateTree, walkTree, writeTree } from "../src/index.js";
 import { counting, memoryStore } from "./helpers.js";
 
@@ -67,6 +67,76 @@ describe("trees", () => {
       .map(([name, slot]) => ({ name, kind: slot.kind, oid: slot.oid as string }));
     expect(Buffer.from(treeBytes(node)).toString("utf8")).toBe(canonicalJson({ type: "tree", schema_version: 1, entries }));
     expect(Buffer.from(treeBytes({ entries: new Map() })).toString("utf8")).toBe(canonicalJson({ type: "tree", schema_version: 1, entries: [] }));
+  });
+
+  it("encodeTree equals the generic canonical encoder on random names (seeded), and decodeTree reads it back", () => {
+    let seed = 11;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 16) % n;
+    };
+    // Code points from every class the encoders treat differently: ASCII, JSON escapes
+    // (quote, backslash, controls, U+007F), two- and three-byte UTF-8, astral (pairs).
+    const pool = ["a", "Z", "0", ".", "-", "_", '"', "\\", "\u0001", "\u001f", "\u007f", "\u0080", "é", "\u2028", "日", "\uffff", "\u{1F600}", "\u{10FFFF}"];
+    for (let round = 0; round < 200; round++) {
+      const names = new Set<string>();
+      const count = rand(8);
+      while (names.size < count) {
+        let name = "";
+        for (let k = 1 + rand(6); k > 0; k--) name += pool[rand(pool.length)];
+        names.add(name);
+      }
+      const entries = [...names]
+        .sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))
+        .map((name, i) => ({ name, kind: i % 2 === 0 ? ("artifact" as const) : ("tree" as const), oid: A(round * 10 + i) }));
+      const generic = canonicalJson({ type: "tree", schema_version: 1, entries });
+      const astral = entries.some((e) => /[\uD800-\uDFFF]/.test(e.name));
+      const fast = encodeTree(entries);
+      if (astral) expect(fast).toBeUndefined(); // the generic encoder decides surrogates
+      else expect(fast?.toString("utf8")).toBe(generic);
+      const valid = entries.every((e) => isEntryName(e.name));
+      const decoded = decodeTree(Buffer.from(generic, "utf8"));
+      // The fast decoder declines what the fast encoder does not write (the generic path reads it).
+      expect(decoded === undefined ? undefined : decoded.entries).toEqual(valid && !astral ? entries : undefined);
+    }
+  });
+
+  it("decodeTree declines everything the tree schema or the canonical encoding refuses; readTree then reports it", async () => {
+    const store = await memoryStore();
+    const good = { type: "tree", schema_version: 1, entries: [{ kind: "artifact", name: "a", oid: A(1) }, { kind: "tree", name: "b", oid: A(2) }] };
+    const goodBytes = Buffer.from(canonicalJson(good), "utf8");
+    expect(decodeTree(goodBytes)).toEqual(good);
+    const put = async (text: string | Uint8Array) => (await store.putBytes(typeof text === "string" ? Buffer.from(text, "utf8") : text)).oid;
+    expect((await readTree(store, await put(goodBytes))).entries).toEqual(good.entries);
+    const withEntries = (entries: unknown[]) => canonicalJson({ ...good, entries });
+    const bad: Record<string, string | Uint8Array> = {
+      "not canonical (whitespace)": JSON.stringify(good, null, 1),
+      "not canonical (key order)": JSON.stringify({ type: "tree", schema_version: 1, entries: good.entries }),
+      "extra member": canonicalJson({ ...good, extra: 1 }),
+      "extra entry member": withEntries([{ kind: "artifact", name: "a", oid: A(1), x: 1 }]),
+      unsorted: withEntries([good.entries[1], good.entries[0]]),
+      duplicate: withEntries([good.entries[0], good.entries[0]]),
+      "bad name": withEntries([{ kind: "artifact", name: "..", oid: A(1) }]),
+      "name with a slash": withEntries([{ kind: "artifact", name: "a/b", oid: A(1) }]),
+      "bad kind": withEntries([{ kind: "link", name: "a", oid: A(1) }]),
+      "bad oid": withEntries([{ kind: "artifact", name: "a", oid: "A".repeat(64) }]),
+      "entries not an array": canonicalJson({ ...good, entries: {} }),
+      "not JSON": "{",
+      "invalid UTF-8": Buffer.concat([goodBytes.subarray(0, 30), Buffer.from([0xff]), goodBytes.subarray(31)]),
+    };
+    for (const [what, bytes] of Object.entries(bad)) {
+      const buf = typeof bytes === "string" ? Buffer.from(bytes, "utf8") : bytes;
+      expect(decodeTree(buf), what).toBeUndefined();
+      const err = await readTree(store, await put(buf)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isSnapError(err, "object_invalid"), `${what}: ${String(err)}`).toBe(true);
+    }
+    // Another type, and a newer schema_version: declined here, decided by the generic path.
+    expect(decodeTree(Buffer.from(canonicalJson({ ...good, type: "manifest" }), "utf8"))).toBeUndefined();
+    const newer = await readTree(store, await put(canonicalJson({ ...good, schema_version: 2 }))).catch((e: unknown) => e);
+    expect(isSnapError(newer, "schema_version_unsupported")).toBe(true);
   });
 
   it("the same labels give the same root oid whatever the insertion order; empty map gives the empty tree", async () => {

@@ -3,7 +3,7 @@
  * last committed as and applies only what changed. Every test checks the snapshot against
  * the directory itself (labels and bytes), so a cache that lies shows up as a wrong snapshot.
  */
-import { mkdir, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ageObjects, build, newStore, type Fixture } from "./store-fixture.js";
@@ -50,8 +50,16 @@ async function put(dir: string, label: string, text: string, old = true): Promis
   }
 }
 
-async function cacheOf(pipeline = "main"): Promise<Record<string, unknown>> {
-  return JSON.parse(await readFile(join(fx.dir, "cache", `stat-${pipeline}.json`), "utf8")) as Record<string, unknown>;
+function cachePath(pipeline = "main"): string {
+  return join(fx.dir, "cache", `stat-${pipeline}.cache`);
+}
+
+/** The cache file: its header record (first line) and its entry lines split at tabs. */
+async function cacheOf(pipeline = "main"): Promise<{ header: Record<string, unknown>; entries: string[][]; text: string }> {
+  const text = await readFile(cachePath(pipeline), "utf8");
+  const [head, ...lines] = text.split("\n");
+  expect(lines.pop()).toBe(""); // every entry line ends in LF
+  return { header: JSON.parse(head as string) as Record<string, unknown>, entries: lines.map((l) => l.split("\t")), text };
 }
 
 describe("stat cache (version 2)", () => {
@@ -121,8 +129,10 @@ describe("stat cache (version 2)", () => {
     await put(site.dir, "fresh", "F", false); // mtime now: racy, not trusted
     const r = await fx.store.commitDirectory({ dir: site.dir });
     const cache = await cacheOf();
-    expect(cache).toMatchObject({ type: "stat_cache", schema_version: 2, tree_root: r.rootOid, uncached: ["fresh"] });
-    expect((cache.entries as unknown[][]).map((e) => [e[0], e.length])).toEqual([["a", 4]]);
+    expect(cache.header).toMatchObject({ type: "stat_cache", schema_version: 2, tree_root: r.rootOid, entry_count: 1, uncached: ["fresh"] });
+    expect(cache.header).not.toHaveProperty("entries");
+    const st = await stat(join(site.dir, "a"));
+    expect(cache.entries).toEqual([["a", String(st.size), String(st.mtimeMs), String(st.ino)]]);
     // The racy file is read again (it could change within the timestamp granularity unseen).
     const again = await fx.store.commitDirectory({ dir: site.dir });
     expect(again.hashed).toBe(1);
@@ -166,25 +176,67 @@ describe("stat cache (version 2)", () => {
     expect(await fx.store.fsck()).toMatchObject({ ok: true });
   });
 
-  it("ignores a version 1 cache and a damaged one (reads every file, then writes version 2)", async () => {
+  it("ignores a version 1 cache (reads every file, writes version 2, removes the old file)", async () => {
+    fx = await newStore();
+    site = await tempDir();
+    await put(site.dir, "a", "A");
+    await put(site.dir, "b", "B");
+    await fx.store.commitDirectory({ dir: site.dir, statCache: false });
+    const v1Path = join(fx.dir, "cache", "stat-main.json");
+    const oid = "a".repeat(64);
+    const v1 = { type: "stat_cache", schema_version: 1, pipeline: "main", root: site.dir, written_at_ms: 1, entries: [["a", 1, 2, 3, oid, oid]] };
+    await writeFile(v1Path, JSON.stringify(v1));
+    expect((await fx.store.commitDirectory({ dir: site.dir })).hashed).toBe(2);
+    expect((await cacheOf()).header).toMatchObject({ schema_version: 2, entry_count: 2 });
+    await expect(stat(v1Path)).rejects.toMatchObject({ code: "ENOENT" });
+    expect((await fx.store.commitDirectory({ dir: site.dir })).hashed).toBe(0);
+  });
+
+  it("a damaged, truncated or out-of-order cache is not trusted: every file is read and the snapshot is still the directory", async () => {
+    fx = await newStore();
+    site = await tempDir();
+    for (const l of ["a", "b", "c/d"]) await put(site.dir, l, l.toUpperCase());
+    await fx.store.commitDirectory({ dir: site.dir });
+    const good = (await cacheOf()).text;
+    const [first, ...lines] = good.split("\n");
+    const head = first as string;
+    lines.pop();
+    const damaged: Record<string, string> = {
+      "header not JSON": `{not json\n${lines.join("\n")}\n`,
+      "truncated (a line short of entry_count)": `${head}\n${lines.slice(0, -1).join("\n")}\n`,
+      "torn mid-line": good.slice(0, good.length - 3),
+      "lines out of order": `${head}\n${[...lines].reverse().join("\n")}\n`,
+      "duplicate line": `${head.replace('"entry_count":3', '"entry_count":4')}\n${lines[0]}\n${lines.join("\n")}\n`,
+      "a line without fields": `${head}\n${lines.map((l, i) => (i === 1 ? "b" : l)).join("\n")}\n`,
+      "another root": `${head.replace(JSON.stringify(site.dir), JSON.stringify(`${site.dir}-elsewhere`))}\n${lines.join("\n")}\n`,
+      "header only": `${head}`,
+      empty: "",
+    };
+    let n = 0;
+    for (const [what, text] of Object.entries(damaged)) {
+      await writeFile(cachePath(), text);
+      await put(site.dir, "a", `A${n++}`);
+      const r = await fx.store.commitDirectory({ dir: site.dir });
+      expect(r.hashed, what).toBe(3);
+      await expectSnapshotIs("main", site.dir);
+      expect((await cacheOf()).header, what).toMatchObject({ entry_count: 3 });
+    }
+  });
+
+  it("names in the cache that are no labels are never removed from the tree", async () => {
     fx = await newStore();
     site = await tempDir();
     await put(site.dir, "a", "A");
     await put(site.dir, "b", "B");
     await fx.store.commitDirectory({ dir: site.dir });
-    const path = join(fx.dir, "cache", "stat-main.json");
-    const oid = "a".repeat(64);
-    const v1 = { type: "stat_cache", schema_version: 1, pipeline: "main", root: site.dir, written_at_ms: 1, entries: [["a", 1, 2, 3, oid, oid]] };
-    await writeFile(path, JSON.stringify(v1));
-    expect((await fx.store.commitDirectory({ dir: site.dir })).hashed).toBe(2);
-    expect(await cacheOf()).toMatchObject({ schema_version: 2 });
-    for (const damaged of ["{not json", JSON.stringify({ ...(await cacheOf()), entries: [["a", "x"]] }), JSON.stringify({ ...(await cacheOf()), uncached: ["../escape", "b/"] })]) {
-      await writeFile(path, damaged);
-      await put(site.dir, "a", `A${damaged.length}`);
-      const r = await fx.store.commitDirectory({ dir: site.dir });
-      expect(r.hashed).toBeGreaterThanOrEqual(1);
-      await expectSnapshotIs("main", site.dir);
-    }
+    const { text } = await cacheOf();
+    const nl = text.indexOf("\n");
+    const header = JSON.parse(text.slice(0, nl)) as Record<string, unknown>;
+    await writeFile(cachePath(), `${JSON.stringify({ ...header, uncached: ["../escape", "b/"] })}${text.slice(nl)}`);
+    await put(site.dir, "a", "A2");
+    const r = await fx.store.commitDirectory({ dir: site.dir });
+    expect(r.hashed).toBe(1);
+    await expectSnapshotIs("main", site.dir);
   });
 
   it("a cache written for another directory is not used", async () => {

@@ -48,15 +48,25 @@ export const labelSchema = z
     "expected a safe relative /-separated path (no empty, '.' or '..' segments, no backslash or control characters)",
   );
 
+/**
+ * Whether `s` is one tree entry name (entryNameSchema's rule as a plain function, for decoders
+ * that check many names without zod): 1 to 255 UTF-16 code units, no '/', '\\', control
+ * characters, not '.' or '..'.
+ */
+export function isEntryName(s: string): boolean {
+  return s.length >= 1 && s.length <= 255 && isOneSegment(s);
+}
+
+function isOneSegment(s: string): boolean {
+  return !CONTROL.test(s) && !s.includes("/") && !s.includes("\\") && s !== "." && s !== "..";
+}
+
 /** One tree entry name: a single label segment. */
 export const entryNameSchema = z
   .string()
   .min(1)
   .max(255)
-  .refine(
-    (s) => !CONTROL.test(s) && !s.includes("/") && !s.includes("\\") && s !== "." && s !== "..",
-    "expected one path segment (no '/', '\\\\', control characters, '.' or '..')",
-  );
+  .refine(isOneSegment, "expected one path segment (no '/', '\\\\', control characters, '.' or '..')");
 
 /** A media type such as `text/plain` or `application/json; charset=utf-8`. */
 export const mediaTypeSchema = z.string().min(3).max(255).regex(/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/, "expected a media type like text/plain");
