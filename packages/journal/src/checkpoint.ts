@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { FsSeam } from "@snap/fs";
-import { splitFrames, type DecodedRecord } from "./decode.js";
+import { frameWindows, type DecodedRecord } from "./decode.js";
 import { checkpointEntityRecord, checkpointFooterRecord, frameRecord } from "./format.js";
 import { listCheckpoints, readWhole, type CheckpointEntry, type JournalPaths } from "./files.js";
 
@@ -76,9 +76,8 @@ export interface ParsedCheckpoint {
 /** Full re-parse of a checkpoint file: every line, the count and the sha256. */
 export function parseCheckpoint(buf: Buffer): ParsedCheckpoint {
   const out: ParsedCheckpoint = { ok: false, problems: [], footer: undefined, entities: new Map(), headSeq: 0 };
-  const frames = splitFrames(buf, 0, true);
   let footerStart = -1;
-  for (const fr of frames) {
+  for (const frames of frameWindows(buf)) for (const fr of frames) {
     if (fr.kind !== "ok") {
       out.problems.push(`${fr.kind} bytes ${fr.start}-${fr.end}`);
       continue;

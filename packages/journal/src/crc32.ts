@@ -37,9 +37,13 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /**
  * The Int32Array view of the last ArrayBuffer checksummed (a reader checks many lines of one
  * buffer); re-made when it does not cover the range (another buffer, or one that grew).
+ * Buffers over WORDS_CACHE_MAX_BYTES (a whole segment read at seal or verify) get a view per
+ * call instead: a module-level reference would keep one alive for the life of the process
+ * (it did: 16 MiB after every roll, and the reads that followed paid for it in GC).
  */
 let wordsOf: ArrayBufferLike | undefined;
 let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+const WORDS_CACHE_MAX_BYTES = 2 * 1024 * 1024;
 
 /**
  * An Int32Array over the whole ArrayBuffer of `bytes` that covers `bytes[0, end)` (so that
@@ -50,7 +54,9 @@ function wordView(bytes: Uint8Array, end: number): Int32Array<ArrayBufferLike> |
   if (!LITTLE_ENDIAN) return undefined;
   const need = (bytes.byteOffset + end) >>> 2;
   if (bytes.buffer !== wordsOf || words.length < need) {
-    words = new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+    const view = new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+    if (bytes.buffer.byteLength > WORDS_CACHE_MAX_BYTES) return view.length >= need ? view : undefined;
+    words = view;
     wordsOf = bytes.buffer;
   }
   return words.length >= need ? words : undefined;

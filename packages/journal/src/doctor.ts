@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { nodeFs, type FsSeam } from "@snap/fs";
-import { scanSegment, splitFrames, type Anomaly, type DecodedRecord, type SegmentScan } from "./decode.js";
+import { frameWindows, scanSegment, splitFrames, type Anomaly, type DecodedRecord, type SegmentScan } from "./decode.js";
 import { nextChain } from "./format.js";
 import { ensureDir, listSegments, readSegmentBytes, type JournalPaths, type SegmentEntry } from "./files.js";
 import type { DoctorReport } from "./schema.js";
@@ -264,7 +264,7 @@ export async function* dumpFrames(fs: FsSeam, paths: JournalPaths, includeArchiv
   for (const { e, a } of all) {
     const buf = await readSegmentBytes(fs, paths, e);
     let chain: string | undefined;
-    for (const fr of splitFrames(buf, 0, true)) {
+    for (const frames of frameWindows(buf)) for (const fr of frames) {
       if (fr.kind === "ok") {
         const r = fr.record;
         if (r.type === "journal_header") chain = String(r.prev_chain);

@@ -6,7 +6,7 @@
 import { SnapError } from "@snap/schema";
 import { isCode, type FsSeam, type SeamFile } from "@snap/fs";
 import { join } from "node:path";
-import { lastOkRecord, splitFrames, type DecodedRecord } from "./decode.js";
+import { lastOkRecord, splitFrames, windowEnd, type DecodedRecord } from "./decode.js";
 import { indexName, nextChain } from "./format.js";
 import { listSegments, readRange, type JournalPaths, type SegmentEntry } from "./files.js";
 
@@ -128,26 +128,6 @@ export type Pick<T> = (rec: DecodedRecord, segment: string, start: number, end: 
  */
 export function scanCore<T>(ctx: ReaderContext, req: ScanRequest & { onGap?: GapPolicy }, pick: Pick<T>): AsyncGenerator<T | ScanGap> {
   return new RecordIterator<T | ScanGap>(scanBatches(ctx, req, pick));
-}
-
-/**
- * A read chunk is decoded in windows of about this many bytes (whole lines): each window's
- * lines are checked and parsed in one synchronous loop and its records handed on as one batch.
- * Small enough that a batch's records and the window's text die young (a 1 MiB chunk of
- * ~300 B records would keep thousands alive across scavenges), large enough that the per-batch
- * async hop and the window's ASCII check and string conversion cost nothing per record.
- */
-const DECODE_WINDOW = 64 * 1024;
-
-/** End (exclusive) of the window of whole lines starting at `from` in `chunk` (see DECODE_WINDOW). */
-function windowEnd(chunk: Uint8Array, from: number): number {
-  const len = chunk.length;
-  if (len - from <= DECODE_WINDOW) return len;
-  const nl = chunk.lastIndexOf(0x0a, from + DECODE_WINDOW - 1);
-  if (nl >= from) return nl + 1;
-  // One line longer than the window: the window is that line.
-  const next = chunk.indexOf(0x0a, from + DECODE_WINDOW);
-  return next === -1 ? len : next + 1;
 }
 
 /**

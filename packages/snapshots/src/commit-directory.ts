@@ -190,6 +190,7 @@ async function loadCache(ctx: StoreContext, pipeline: string, root: string): Pro
     return emptyCache(true); // a damaged cache is only a cache: start over
   }
 }
+
 /** What the cache says about the scanned files. */
 interface CacheJoin {
   /** Per file (scan order): its entry line when the cache trusts it and its stat is unchanged. */
