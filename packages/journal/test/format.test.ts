@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { classifyFragment, decodeLine, frameRecord, splitFrames, eventRecord, nextChain } from "../src/index.js";
+import { frameWindows } from "../src/decode.js";
 
 const rec = () =>
   eventRecord({ seq: 1, ts: "2026-11-22T00:00:00.000Z", writer: "w_1-abc", lg: 1, action: "put", item_type: "t", item_id: "a", entity_rev: 1, payload: { x: "y\nz" } });
@@ -38,6 +39,30 @@ describe("framing", () => {
     const buf = Buffer.concat([a, Buffer.from("\n{not a record}\n"), a, a.subarray(0, 20)]);
     const kinds = splitFrames(buf).map((f) => f.kind);
     expect(kinds).toEqual(["ok", "invalid", "ok", "fragment"]);
+  });
+
+  it("frameWindows gives exactly splitFrames' frames (offsets, kinds, records) across window boundaries, a line longer than a window, invalid lines and a fragment", () => {
+    const line = (n: number, size: number) =>
+      frameRecord(eventRecord({ seq: n, ts: "2026-11-22T00:00:00.000Z", writer: "w_1-abc", lg: 1, action: "put", item_type: "t", item_id: `a${n}`, entity_rev: 1, payload: "é".repeat(size) })).bytes;
+    const parts: Buffer[] = [];
+    let n = 0;
+    // Records of many sizes (some over DECODE_WINDOW), a few invalid lines, then a torn tail.
+    for (const size of [10, 300, 40_000, 70_000, 5, 200_000, 1_000, 64 * 1024, 3]) {
+      parts.push(line(++n, size));
+      if (n % 3 === 0) parts.push(Buffer.from("\n{not a record}\n"));
+    }
+    for (let k = 0; k < 400; k++) parts.push(line(++n, (k * 97) % 900));
+    const whole = Buffer.concat(parts);
+    const torn = Buffer.concat([whole, line(++n, 50).subarray(0, 30)]);
+    for (const buf of [whole, torn]) {
+      for (const atEof of [true, false]) {
+        const windows = [...frameWindows(buf, 7, atEof)];
+        expect(windows.length).toBeGreaterThan(5); // several windows, or the test tests nothing
+        expect(windows.flat()).toEqual(splitFrames(buf, 7, atEof));
+      }
+    }
+    expect(splitFrames(torn, 0, true).at(-1)?.kind).toBe("fragment");
+    expect([...frameWindows(Buffer.alloc(0))]).toEqual([]);
   });
 
   it("the chain is a running crc over record crcs", () => {
