@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { classifyFragment, decodeLine, frameRecord, splitFrames, eventRecord, nextChain } from "../src/index.js";
-import { frameWindows } from "../src/decode.js";
+import { decodeEventLine, frameWindows } from "../src/decode.js";
+import { crc32Range } from "../src/crc32.js";
+import { crcHex } from "../src/format.js";
 
 const rec = () =>
   eventRecord({ seq: 1, ts: "2026-11-22T00:00:00.000Z", writer: "w_1-abc", lg: 1, action: "put", item_type: "t", item_id: "a", entity_rev: 1, payload: { x: "y\nz" } });
@@ -63,6 +65,61 @@ describe("framing", () => {
     }
     expect(splitFrames(torn, 0, true).at(-1)?.kind).toBe("fragment");
     expect([...frameWindows(Buffer.alloc(0))]).toEqual([]);
+  });
+
+  it("decodeLine gives exactly JSON.parse's record (values and member order) for writer-framed events and for every variation the fast envelope decoder must decline", () => {
+    let seed = 5;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 16) % n;
+    };
+    const chars = ["a", "Z", "0", "-", "é", '"', "\\", "\n", "\u0001", "\u001f", "\u007f", " ", "日", "\u{1F600}", "/", "{", "}", ",", ":"];
+    // Half the rounds use only characters JSON writes unescaped (the fast path's case).
+    let pool = chars.length;
+    const text = (max: number) => Array.from({ length: rand(max) }, () => chars[rand(pool)]).join("");
+    const payloads: unknown[] = [null, true, 0, -1.5, 1e300, "", "plain", { a: [1, { b: "c" }] }, [], [null, "x"], { payload: 1, crc: "x" }];
+    // Lines whose crc is right but whose layout the fast decoder must not accept on its own.
+    const mutations: ((line: string) => string)[] = [
+      (l) => l,
+      (l) => l.replace(',"ts":', ', "ts":'),
+      (l) => l.replace('"seq":', '"seq":0'),
+      (l) => l.replace('"lg":', '"lg":-'),
+      (l) => l.replace('"entity_rev":', '"entity_rev":1e'),
+      (l) => l.replace('"entity_rev":', '"entity_rev":12345678901234567'),
+      (l) => l.replace(',"crc":', ',"extra":1,"crc":'),
+      (l) => l.replace(',"crc":', ' ,"crc":'),
+      (l) => l.replace(',"crc":', 'x,"crc":'),
+      (l) => l.replace(',"crc":', ' "crc":'),
+      (l) => l.replace(',"payload":', ',"payload":1,"payload":'),
+      (l) => l.replace('"action":"', '"action":"\\u0041'),
+      (l) => l.replace('"item_id":"', '"item_id":"\u0002'),
+      (l) => l.replace('{"type":"journal_event","schema_version":1,', '{"schema_version":1,"type":"journal_event",'),
+    ];
+    let fastSeen = 0;
+    for (let round = 0; round < 300; round++) {
+      pool = round % 2 === 0 ? 5 : chars.length;
+      const fields: Parameters<typeof eventRecord>[0] = { seq: 1 + rand(1e6), ts: "2026-11-22T00:00:00.000Z", writer: `w_${text(6)}`, lg: rand(5), action: ["put", "delete", text(4)][rand(3)]!, item_type: text(8) || "t", item_id: text(12) || "i", entity_rev: rand(1000) };
+      const kind = rand(3);
+      if (kind === 0) fields.payload = payloads[rand(payloads.length)] ?? text(20);
+      else if (kind === 1) fields.payload_ref = { sha256: "a".repeat(64), bytes: rand(1e6) };
+      const framed = frameRecord(eventRecord(fields)).bytes.toString("utf8").slice(1, -1);
+      for (const mutate of mutations) {
+        const body = mutate(framed).slice(0, -17); // up to and including the comma before "crc"
+        const line = `${body}"crc":"${crcHex(crc32Range(Buffer.from(body, "utf8"), 0, Buffer.byteLength(body)))}"}`;
+        const bytes = Buffer.from(`${line}\n`, "utf8");
+        const decoded = decodeLine(bytes, 0, bytes.length - 1);
+        let expected: unknown;
+        try {
+          expected = JSON.parse(line);
+        } catch {
+          expected = "crc ok but JSON does not parse";
+        }
+        if (typeof expected === "string") expect(decoded).toBe(expected);
+        else expect(JSON.stringify(decoded), line).toBe(JSON.stringify(expected)); // values and member order
+        if (decodeEventLine(line) !== undefined) fastSeen++;
+      }
+    }
+    expect(fastSeen).toBeGreaterThan(100); // the fast path ran, so it was compared
   });
 
   it("the chain is a running crc over record crcs", () => {
