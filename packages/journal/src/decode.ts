@@ -127,9 +127,12 @@ function str(s: string, p: number): string {
   return q === -1 ? "" : s.slice(p, q);
 }
 
-/** Whether `s` continues at `at` with `lit`; moves `at` past it. */
+/**
+ * Whether `s` continues at `at` with `l`; moves `at` past it. (A slice compared with `===`:
+ * V8 runs it several times faster than `startsWith(l, at)`.)
+ */
 function lit(s: string, l: string): boolean {
-  if (at === -1 || !s.startsWith(l, at)) return false;
+  if (at === -1 || s.slice(at, at + l.length) !== l) return false;
   at += l.length;
   return true;
 }
@@ -145,7 +148,7 @@ function lit(s: string, l: string): boolean {
  * is always the one JSON.parse gives, members in the same order.
  */
 export function decodeEventLine(s: string): DecodedRecord | undefined {
-  if (!s.startsWith(EVENT_HEAD)) return undefined;
+  if (s.slice(0, EVENT_HEAD.length) !== EVENT_HEAD) return undefined;
   const seq = int(s, EVENT_HEAD.length);
   if (!lit(s, ',"ts":"')) return undefined;
   const ts = str(s, at);
@@ -167,8 +170,8 @@ export function decodeEventLine(s: string): DecodedRecord | undefined {
   if (at === crcAt) {
     return { type: "journal_event", schema_version: 1, seq, ts, writer, lg, action, item_type: itemType, item_id: itemId, entity_rev: entityRev, crc };
   }
-  const ref = s.startsWith(',"payload_ref":', at);
-  if (!ref && !s.startsWith(',"payload":', at)) return undefined;
+  const ref = s.slice(at, at + 15) === ',"payload_ref":';
+  if (!ref && s.slice(at, at + 11) !== ',"payload":') return undefined;
   let value: unknown;
   try {
     value = JSON.parse(s.slice(at + (ref ? 15 : 11), crcAt));
