@@ -31,9 +31,20 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<SnapError>
 
 /** What the files look like after a power loss undid the last writes: an older L.gen, and an
  * L.gen-boot naming the boot before (every boot id differs from the current one). */
+/** Power losses simulated so far: each one is a boot of its own, as real ones are. */
+let powerLosses = 0;
+
+/**
+ * L.gen and L.gen-boot as a power loss leaves them: an older generation, written in an earlier
+ * boot. Each call names a different earlier boot. (When two calls wrote identical bytes, a
+ * process that had planned its generation from the first call's files, and acquired the lock
+ * after the second, found "the same files" and kept a plan older than acquisitions made in
+ * between: an ABA no real power loss can produce, since every holder and planner of the earlier
+ * boot died with it and boot ids do not repeat.)
+ */
 async function simulateLostWrites(lockPath: string, olderGeneration: string): Promise<void> {
   await writeFile(`${lockPath}.gen`, olderGeneration);
-  await writeFile(`${lockPath}.gen-boot`, "linux:the-boot-before-the-power-loss\n");
+  await writeFile(`${lockPath}.gen-boot`, `linux:the-boot-before-power-loss-${++powerLosses}\n`);
 }
 
 describe("the generation rule (decideGeneration)", () => {
