@@ -166,22 +166,19 @@ export function decodeEventLine(s: string): DecodedRecord | undefined {
   const entityRev = int(s, at);
   const crcAt = s.length - CRC_TAIL;
   if (at === -1 || s.charCodeAt(crcAt) !== 0x2c) return undefined; // the comma before "crc"
-  const crc = s.slice(s.length - 10, s.length - 2);
-  if (at === crcAt) {
-    return { type: "journal_event", schema_version: 1, seq, ts, writer, lg, action, item_type: itemType, item_id: itemId, entity_rev: entityRev, crc };
+  // Members in the writer's order (eventRecord's): the envelope, the payload if any, the crc.
+  const rec: Record<string, unknown> = { type: "journal_event", schema_version: 1, seq, ts, writer, lg, action, item_type: itemType, item_id: itemId, entity_rev: entityRev };
+  if (at !== crcAt) {
+    const key = s.slice(at, at + 15) === ',"payload_ref":' ? "payload_ref" : s.slice(at, at + 11) === ',"payload":' ? "payload" : undefined;
+    if (key === undefined) return undefined;
+    try {
+      rec[key] = JSON.parse(s.slice(at + key.length + 4, crcAt));
+    } catch {
+      return undefined;
+    }
   }
-  const ref = s.slice(at, at + 15) === ',"payload_ref":';
-  if (!ref && s.slice(at, at + 11) !== ',"payload":') return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(s.slice(at + (ref ? 15 : 11), crcAt));
-  } catch {
-    return undefined;
-  }
-  if (ref) {
-    return { type: "journal_event", schema_version: 1, seq, ts, writer, lg, action, item_type: itemType, item_id: itemId, entity_rev: entityRev, payload_ref: value, crc };
-  }
-  return { type: "journal_event", schema_version: 1, seq, ts, writer, lg, action, item_type: itemType, item_id: itemId, entity_rev: entityRev, payload: value, crc };
+  rec.crc = s.slice(s.length - 10, s.length - 2);
+  return rec as DecodedRecord;
 }
 
 /** Whether the 8 bytes at `off` are `value` as lowercase hex (crcHex's spelling). */

@@ -300,8 +300,9 @@ async function commitDirectoryOnce(ctx: StoreContext, options: CommitDirectoryOp
   let cache = useCache ? await loadCache(ctx, pipeline, root) : emptyCache();
   let joined = joinCache(files, cache);
   if (joined === undefined) {
+    // Malformed or out-of-order lines: the cache is damaged, every file is read.
     cache = emptyCache(true);
-    joined = joinCache(files, cache) as CacheJoin;
+    joined = { kept: new Array<string | undefined>(files.length), removed: [] };
   }
   const { kept, removed } = joined;
   // With a cache, the commit starts from the tree the directory was last committed as (the
