@@ -30,10 +30,11 @@
  * The synchronous facet (`sync`, present when the base has one) is the same seam: every
  * call is counted, logged (with `sync: true`), refused by failAfter and modelled exactly as
  * its async twin, so crash tests cover the fast paths that use it.
- * The blocking facet of an append-mode file (`SeamFile.blocking`, present when the base
- * file has one and the base seam has a sync facet) is modelled the same way: its append is a
- * "write" (tearable by tearLastWrite), its datasync a "datasync" (fixes the durable content),
- * both counted, logged with `sync: true` and refused by failAfter.
+ * The blocking facet of an append-mode or "r+" file (`SeamFile.blocking`, present when the
+ * base file has one and the base seam has a sync facet) is modelled the same way: its append
+ * and writeAt are "write"s (tearable by tearLastWrite; an overwrite's old bytes come back),
+ * its datasync a "datasync" (fixes the durable content), all counted, logged with
+ * `sync: true` and refused by failAfter.
  */
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { SnapError } from "@snap/schema";
@@ -680,14 +681,28 @@ class FaultFile implements SeamFile {
     private cursor: number,
   ) {
     const ib = inner.blocking;
-    if (ib !== undefined && cursor < 0 && seam.base.sync !== undefined) {
+    if (ib !== undefined && seam.base.sync !== undefined) {
       const sync = { sync: true } as const;
+      const facet = seam.base.sync;
       this.blocking = {
         append: (data) => {
           this.check("write", { bytes: data.byteLength, ...sync });
           const prevSize = ib.size();
           ib.append(data);
           if (this.node) this.seam.noteWrite({ node: this.node, position: prevSize, length: data.byteLength, prevSize, overwritten: Buffer.alloc(0) });
+        },
+        writeAt: (data, position) => {
+          this.check("write", { bytes: data.byteLength, ...sync });
+          const prevSize = ib.size();
+          // What the write replaces, so that tearLastWrite can put back the part it drops.
+          const overlap = Math.max(0, Math.min(data.byteLength, prevSize - position));
+          const overwritten = overlap > 0 ? Buffer.from(facet.readAt(this.path, position, overlap)) : Buffer.alloc(0);
+          ib.writeAt(data, position);
+          if (this.node) this.seam.noteWrite({ node: this.node, position, length: data.byteLength, prevSize, overwritten });
+        },
+        readAt: (buffer, offset, length, position) => {
+          this.check("read", sync);
+          return ib.readAt(buffer, offset, length, position);
         },
         datasync: () => {
           this.check("datasync", sync);

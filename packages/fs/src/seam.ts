@@ -22,6 +22,7 @@ import {
   writeSync,
 } from "node:fs";
 import { currentBootId } from "./process-identity.js";
+import { SnapError } from "@snap/schema";
 
 export interface SeamStats {
   size: number;
@@ -50,9 +51,9 @@ export interface SeamFile {
   truncate(length: number): Promise<void>;
   close(): Promise<void>;
   /**
-   * Blocking forms of a durable append's calls, present only on a file opened for appending
-   * ("a", "ax") by a seam that supports them (see SeamFileBlocking). Optional: code must fall
-   * back to the async calls when it is absent.
+   * Blocking forms of a durable write's calls, present only on a file opened for appending
+   * ("a", "ax") or for update in place ("r+") by a seam that supports them (see
+   * SeamFileBlocking). Optional: code must fall back to the async calls when it is absent.
    */
   readonly blocking?: SeamFileBlocking;
 }
@@ -65,9 +66,20 @@ export interface SeamFile {
  * the result); concurrent work keeps the async calls. Errors are the same as the async twins'.
  */
 export interface SeamFileBlocking {
-  /** write(2) of the whole buffer at the end of the file (O_APPEND), looping over short writes. */
+  /**
+   * write(2) of the whole buffer at the end of the file (O_APPEND), looping over short writes.
+   * Only on a file opened with "a" or "ax" (throws SnapError invalid_argument otherwise).
+   */
   append(data: Uint8Array): void;
-  /** fdatasync(2): the commit point of everything appended before it. */
+  /**
+   * pwrite(2) of the whole buffer at `position`, looping over short writes. Only on a file
+   * opened with "r+" (Linux appends an O_APPEND file's pwrite at the end whatever the
+   * position; throws SnapError invalid_argument on "a"/"ax").
+   */
+  writeAt(data: Uint8Array, position: number): void;
+  /** pread(2): up to `length` bytes at `position` into `buffer` at `offset`, looping; fewer only at end of file. */
+  readAt(buffer: Uint8Array, offset: number, length: number, position: number): number;
+  /** fdatasync(2): the commit point of everything written before it. */
   datasync(): void;
   /** The file's current size (fstat). */
   size(): number;
@@ -162,18 +174,29 @@ class NodeSeamFile implements SeamFile {
     private readonly handle: fsp.FileHandle,
     flags?: OpenFlags,
   ) {
-    if (flags === "a" || flags === "ax") {
+    if (flags === "a" || flags === "ax" || flags === "r+") {
+      const appending = flags !== "r+";
+      const fd = handle.fd;
       this.blocking = {
         append: (data) => {
-          let off = 0;
-          while (off < data.byteLength) {
-            const n = writeSync(handle.fd, data, off, data.byteLength - off, null);
-            if (n <= 0) throw Object.assign(new Error(`EIO: write returned ${n}`), { code: "EIO" });
-            off += n;
-          }
+          if (!appending) throw wrongMode("append", path, flags);
+          writeFully(fd, data, null);
         },
-        datasync: () => fdatasyncSync(handle.fd),
-        size: () => fstatSync(handle.fd).size,
+        writeAt: (data, position) => {
+          if (appending) throw wrongMode("writeAt", path, flags);
+          writeFully(fd, data, position);
+        },
+        readAt: (buffer, offset, length, position) => {
+          let n = 0;
+          while (n < length) {
+            const got = readSync(fd, buffer, offset + n, length - n, position + n);
+            if (got === 0) break;
+            n += got;
+          }
+          return n;
+        },
+        datasync: () => fdatasyncSync(fd),
+        size: () => fstatSync(fd).size,
       };
     }
   }
@@ -215,6 +238,23 @@ class NodeSeamFile implements SeamFile {
 
 /** Files up to this size are read with synchronous calls by `nodeFs.readFile`. */
 const SMALL_READ_MAX = 64 * 1024;
+
+/** write(2)/pwrite(2) of all of `data` (position null: the file's own offset, or its end with O_APPEND). */
+function writeFully(fd: number, data: Uint8Array, position: number | null): void {
+  let off = 0;
+  while (off < data.byteLength) {
+    const n = writeSync(fd, data, off, data.byteLength - off, position === null ? null : position + off);
+    if (n <= 0) throw Object.assign(new Error(`EIO: write returned ${n}`), { code: "EIO" });
+    off += n;
+  }
+}
+
+function wrongMode(call: string, path: string, flags: OpenFlags): SnapError {
+  return new SnapError("invalid_argument", `blocking ${call}() on ${path}, which was opened with "${flags}"`, {
+    data: { path, flags, call },
+    hint: call === "append" ? 'append() needs a file opened with "a" or "ax"' : 'writeAt() needs a file opened with "r+"',
+  });
+}
 
 /**
  * Writes all of `data` to `fd` at `position` onwards, looping over short writes (a full

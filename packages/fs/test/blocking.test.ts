@@ -93,4 +93,48 @@ describe("SeamFile.blocking (append + datasync on the calling thread)", () => {
     expect(f.blocking).toBeUndefined();
     await f.close();
   });
+
+  it("nodeFs: r+ files write and read in place; each call refuses the other mode", async () => {
+    const p = join(dir, "seg");
+    const w = await nodeFs.open(p, "w");
+    await w.write(Buffer.alloc(16)); // a preallocated run of NULs
+    await w.close();
+    const f = await nodeFs.open(p, "r+");
+    const b = f.blocking!;
+    b.writeAt(Buffer.from("abc\n"), 4);
+    b.datasync();
+    expect(b.size()).toBe(16); // an overwrite: no size change
+    const buf = Buffer.alloc(8);
+    expect(b.readAt(buf, 0, 8, 2)).toBe(8);
+    expect(buf).toEqual(Buffer.from([0, 0, 0x61, 0x62, 0x63, 0x0a, 0, 0]));
+    expect(b.readAt(buf, 0, 8, 12)).toBe(4); // short only at end of file
+    expect(() => b.append(Buffer.from("x"))).toThrow(/opened with "r\+"/);
+    await f.close();
+    const a = await nodeFs.open(p, "a");
+    expect(() => a.blocking!.writeAt(Buffer.from("x"), 0)).toThrow(/opened with "a"/);
+    await a.close();
+    expect((await readFile(p)).subarray(4, 8).toString()).toBe("abc\n");
+  });
+
+  it("fault seam: a blocking overwrite is tearable (the old bytes come back) and lost at power loss until synced", async () => {
+    const root = join(dir, "root");
+    const ffs = await createFaultFs({ root });
+    const p = join(root, "seg");
+    const w = await ffs.open(p, "w");
+    await w.write(Buffer.alloc(12));
+    await w.datasync();
+    await w.close();
+    await ffs.syncDir(root);
+    const f = await ffs.open(p, "r+");
+    f.blocking!.writeAt(Buffer.from("one\n"), 0);
+    f.blocking!.datasync();
+    f.blocking!.writeAt(Buffer.from("two\n"), 4);
+    expect(ffs.log.filter((o) => o.sync === true).map((o) => o.kind)).toEqual(["write", "datasync", "write"]);
+    await ffs.tearLastWrite(2);
+    expect(await readFile(p)).toEqual(Buffer.concat([Buffer.from("one\ntw"), Buffer.alloc(6)]));
+    const g = await ffs.open(p, "r+");
+    g.blocking!.writeAt(Buffer.from("six\n"), 4);
+    await ffs.powerLoss();
+    expect(await readFile(p)).toEqual(Buffer.concat([Buffer.from("one\n"), Buffer.alloc(8)]));
+  });
 });
