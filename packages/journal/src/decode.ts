@@ -259,6 +259,24 @@ export function* frameWindows(buf: Uint8Array, base = 0, atEof = true): Generato
   }
 }
 
+/** NUL bytes, compared a block at a time (memcmp) by dataEnd. */
+const NUL_BLOCK = Buffer.alloc(4096);
+
+/**
+ * End (exclusive) of the data in `buf[from..]`: the offset just after its last non-NUL byte
+ * (`from` when there is none). What follows is preallocated space (see FORMAT.md
+ * "Preallocation"): a record is JSON text plus newlines, which never holds a NUL byte.
+ */
+export function dataEnd(buf: Uint8Array, from = 0): number {
+  let end = buf.length;
+  if (end <= from || buf[end - 1] !== 0) return end;
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const block = NUL_BLOCK.length;
+  while (end - from >= block && b.compare(NUL_BLOCK, 0, block, end - block, end) === 0) end -= block;
+  while (end > from && b[end - 1] === 0) end--;
+  return end;
+}
+
 /**
  * Classifies a tail fragment: the bytes after the last ok record's terminating "\n" up to the
  * end of the file. `torn`: the unterminated prefix of a framed record ("\n{..." with no
@@ -342,7 +360,10 @@ export interface Adjudication {
 
 export interface SegmentScan {
   segment: string;
+  /** Bytes of data: the file's length without its preallocated NUL tail. */
   bytes: number;
+  /** Length of the preallocated NUL run at the end of the file (see dataEnd). */
+  preallocated: number;
   header: DecodedRecord | undefined;
   seal: DecodedRecord | undefined;
   /** Seq-bearing ok records, in file order. */
@@ -372,10 +393,13 @@ export interface ScanOptions {
 }
 
 /** Checks a whole segment file's bytes. Never throws on bad bytes: everything is an anomaly. */
-export function scanSegment(segment: string, buf: Uint8Array, opts: ScanOptions = {}): SegmentScan {
+export function scanSegment(segment: string, file: Uint8Array, opts: ScanOptions = {}): SegmentScan {
+  // The preallocated NUL run at the end is free space, not data (nor a fragment).
+  const buf = file.subarray(0, dataEnd(file));
   const scan: SegmentScan = {
     segment,
     bytes: buf.length,
+    preallocated: file.length - buf.length,
     header: undefined,
     seal: undefined,
     count: 0,

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { nodeFs, type FsSeam } from "@snap/fs";
-import { frameWindows, scanSegment, splitFrames, type Anomaly, type DecodedRecord, type SegmentScan } from "./decode.js";
+import { dataEnd, frameWindows, scanSegment, splitFrames, type Anomaly, type DecodedRecord, type SegmentScan } from "./decode.js";
 import { nextChain } from "./format.js";
 import { ensureDir, listSegments, readSegmentBytes, type JournalPaths, type SegmentEntry } from "./files.js";
 import type { DoctorReport } from "./schema.js";
@@ -262,7 +262,8 @@ export async function* dumpFrames(fs: FsSeam, paths: JournalPaths, includeArchiv
   const archived = includeArchive ? await listSegments(fs, paths.archiveSegments) : [];
   const all = [...archived.map((e) => ({ e, a: true })), ...live.map((e) => ({ e, a: false }))].sort((x, y) => x.e.firstSeq - y.e.firstSeq);
   for (const { e, a } of all) {
-    const buf = await readSegmentBytes(fs, paths, e);
+    const file = await readSegmentBytes(fs, paths, e);
+    const buf = file.subarray(0, dataEnd(file)); // not the preallocated NUL tail
     let chain: string | undefined;
     for (const frames of frameWindows(buf)) for (const fr of frames) {
       if (fr.kind === "ok") {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { acquireLock, nodeFs, publishFile, isCode, type FsSeam, type SeamFile, type SeamFileBlocking, type StoreLock } from "@snap/fs";
 import { SnapError } from "@snap/schema";
-import { scanSegment } from "./decode.js";
+import { dataEnd, scanSegment } from "./decode.js";
 import {
   MAX_RECORD_BYTES,
   WARN_RECORD_BYTES,
@@ -70,6 +70,15 @@ export interface OpenJournalOptions {
    * round costs a thread-pool round trip more: ~0.1-0.5 ms on a virtual machine).
    */
   blockingSync?: boolean;
+  /**
+   * Preallocation step of the active segment in bytes (default 1 MiB; 0: none). Records are
+   * written over NULs the writer wrote and fdatasynced ahead of them, one step at a time, so
+   * that a record's fdatasync has no file size or block allocation to commit: on ext4 that
+   * makes a durable 1 KiB append ~1.5x faster than appending to the end of the file (etcd's
+   * WAL preallocates for the same reason). 0 suits copy-on-write filesystems (btrfs, ZFS),
+   * where an overwrite allocates anyway. See FORMAT.md "Preallocation".
+   */
+  preallocateBytes?: number;
 }
 
 export interface AppendOptions {
@@ -102,14 +111,17 @@ interface PreparedInput {
 /** What the writer knows about the active segment. */
 interface ActiveState {
   segment: SegmentEntry | undefined;
+  /** End of the data (after the last non-NUL byte): where the next write goes. */
   size: number;
+  /** The file's size: `size` plus the preallocated NULs after it (FORMAT.md "Preallocation"). */
+  alloc: number;
   okEnd: number;
   lastSeq: number;
   maxLg: number;
   sealed: boolean;
   sealChain: string | undefined;
   fragment: TailFragment | undefined;
-  /** Whether `size` must be re-checked from disk before trusting it (after an error). */
+  /** Whether `size` and `alloc` must be re-checked from disk before trusting them (after an error). */
   dirty: boolean;
 }
 
@@ -149,6 +161,13 @@ const SCRATCH_BYTES = 256 * 1024;
 /** A fast round writes queued appends up to about this many bytes at once. */
 const FAST_ROUND_BYTES = 1024 * 1024;
 
+/** Default preallocation step (OpenJournalOptions.preallocateBytes). */
+export const DEFAULT_PREALLOCATE_BYTES = 1024 * 1024;
+/** Zeros for preallocation writes (never written to). */
+let zeros: Buffer | undefined;
+/** A write first checks that up to this many bytes where it goes are NULs (preallocated space). */
+const FREE_CHECK_BYTES = 4096;
+
 /** A timestamp's JSON at its widest (toISOString for years 0-9999), for the size bound. */
 const TS_BOUND_JSON = JSON.stringify("2026-11-22T02:31:05.120Z");
 
@@ -166,6 +185,7 @@ export class JournalCore {
   protected readonly writerJson: string;
   readonly recovery: RecoveryMode;
   readonly segmentBytes: number;
+  readonly preallocateBytes: number;
   readonly defaultDurability: Durability;
   report!: RecoveryReport;
   storeId: string | undefined;
@@ -175,7 +195,7 @@ export class JournalCore {
   /** Highest seq known fdatasynced. */
   durableSeq = 0;
 
-  protected active: ActiveState = { segment: undefined, size: 0, okEnd: 0, lastSeq: 0, maxLg: 0, sealed: false, sealChain: undefined, fragment: undefined, dirty: true };
+  protected active: ActiveState = { segment: undefined, size: 0, alloc: 0, okEnd: 0, lastSeq: 0, maxLg: 0, sealed: false, sealChain: undefined, fragment: undefined, dirty: true };
   protected file: SeamFile | undefined;
   protected fileName: string | undefined;
   protected revs: Map<string, number> | undefined;
@@ -204,6 +224,7 @@ export class JournalCore {
     this.writerJson = JSON.stringify(this.writer);
     this.recovery = opts.recovery ?? "tolerate-tail";
     this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.preallocateBytes = opts.preallocateBytes ?? DEFAULT_PREALLOCATE_BYTES;
     this.defaultDurability = opts.durability ?? "sync";
     this.storeId = opts.storeId;
     if (opts.blockingSync !== undefined && typeof opts.blockingSync !== "boolean") {
@@ -216,6 +237,9 @@ export class JournalCore {
       throw new SnapError("invalid_argument", `unknown durability ${String(this.defaultDurability)}`);
     }
     if (!(this.segmentBytes >= 1024)) throw new SnapError("invalid_argument", "segmentBytes must be at least 1024");
+    if (!(Number.isSafeInteger(this.preallocateBytes) && this.preallocateBytes >= 0)) {
+      throw new SnapError("invalid_argument", `preallocateBytes must be a whole number of bytes >= 0, not ${String(opts.preallocateBytes)}`);
+    }
   }
 
   readerContext(): ReaderContext {
@@ -286,7 +310,7 @@ export class JournalCore {
     const segs = await listSegments(this.fs, this.paths.segments);
     const seg = segs[segs.length - 1];
     if (seg === undefined) {
-      this.active = { segment: undefined, size: 0, okEnd: 0, lastSeq: 0, maxLg: 0, sealed: false, sealChain: undefined, fragment: undefined, dirty: false };
+      this.active = { segment: undefined, size: 0, alloc: 0, okEnd: 0, lastSeq: 0, maxLg: 0, sealed: false, sealChain: undefined, fragment: undefined, dirty: false };
       return;
     }
     if (this.storeId === undefined && segs.length > 1) {
@@ -318,7 +342,8 @@ export class JournalCore {
     const tail = await readTail(this.fs, seg.path, st.size);
     this.active = {
       segment: seg,
-      size: st.size,
+      size: tail.dataEnd,
+      alloc: st.size,
       okEnd: tail.okEnd,
       lastSeq: tail.lastSeq,
       maxLg: tail.maxLg,
@@ -455,6 +480,8 @@ export class JournalCore {
   protected fastScheduled = false;
   /** The fast path's reused buffer and per-round lists (see fastRound). */
   protected scratch: Buffer | undefined;
+  /** writeBlocking's reused buffer for the free-space check. */
+  protected probe: Buffer | undefined;
   protected readonly roundKeys: string[] = [];
   protected readonly roundRevs: number[] = [];
   /** Set when the fast path must leave the next round to the flusher (cleared by writeRound). */
@@ -575,7 +602,7 @@ export class JournalCore {
     lock.assertHeld(); // fencing, as in writeRound
     a.dirty = true;
     // The blocking write has consumed the bytes when it returns: `out` is free for the next round.
-    file.append(total === out.length ? out : out.subarray(0, total));
+    this.writeBlocking(file, total === out.length ? out : out.subarray(0, total));
     a.size += total;
     a.okEnd = a.size;
     a.lastSeq = seq;
@@ -666,7 +693,9 @@ export class JournalCore {
 
   /**
    * Under the lock: bring the view of the tail up to date (another process may have appended,
-   * rolled or crashed). O(1) (one fstat) when nothing changed.
+   * rolled or crashed). O(1) when nothing changed: one fstat (the allocation) and a one-byte
+   * read at the data end (a NUL there: nobody wrote past our view, since records are written
+   * contiguously and never hold a NUL).
    */
   protected async syncTail(lock: StoreLock): Promise<void> {
     for (;;) {
@@ -679,9 +708,11 @@ export class JournalCore {
         continue;
       }
       let size: number;
+      let unchanged = false;
       try {
         const f = this.file !== undefined && this.fileName === seg.name ? this.file : undefined;
         size = f === undefined ? (await this.fs.stat(seg.path)).size : f.blocking !== undefined ? f.blocking.size() : (await f.stat()).size;
+        if (size === this.active.alloc && !this.active.dirty) unchanged = this.active.size >= size || (await this.byteAt(f, seg.path, this.active.size)) === 0;
       } catch (err) {
         if (!isCode(err, "ENOENT")) throw err;
         // The active segment vanished (point-in-time cut, manual repair): start over.
@@ -689,14 +720,14 @@ export class JournalCore {
         await this.loadTail();
         continue;
       }
-      if (size === this.active.size && !this.active.dirty) {
+      if (unchanged) {
         if (!this.active.sealed) break;
         // Sealed when we last looked (perhaps by a roll in progress while we opened without
         // the lock): the next segment may exist by now.
         const next = (await listSegments(this.fs, this.paths.segments)).find((s) => s.firstSeq > seg.firstSeq);
         if (next === undefined) break;
         await this.closeFile();
-        this.active = { ...this.active, segment: next, size: 0, okEnd: 0, sealed: false, fragment: undefined, dirty: true };
+        this.active = { ...this.active, segment: next, size: 0, alloc: 0, okEnd: 0, sealed: false, fragment: undefined, dirty: true };
         continue;
       }
       // Read what was appended since our last look.
@@ -716,7 +747,8 @@ export class JournalCore {
       }
       this.active = {
         segment: seg,
-        size,
+        size: info.dataEnd,
+        alloc: size,
         okEnd: info.okEnd,
         lastSeq: info.lastSeq,
         maxLg: info.maxLg,
@@ -731,7 +763,7 @@ export class JournalCore {
         const next = segs.find((s) => s.firstSeq > seg.firstSeq);
         if (next !== undefined) {
           await this.closeFile();
-          this.active = { ...this.active, segment: next, size: 0, okEnd: 0, sealed: false, fragment: undefined, dirty: true };
+          this.active = { ...this.active, segment: next, size: 0, alloc: 0, okEnd: 0, sealed: false, fragment: undefined, dirty: true };
           continue;
         }
       }
@@ -744,6 +776,16 @@ export class JournalCore {
       });
     }
     this.writtenSeq = Math.max(this.writtenSeq, this.active.lastSeq);
+  }
+
+  /** The byte at `at` of the active segment (-1 past its end), through `f` when it is open. */
+  protected async byteAt(f: SeamFile | undefined, path: string, at: number): Promise<number> {
+    const one = Buffer.alloc(1);
+    let n: number;
+    if (f === undefined) n = (await readRange(this.fs, path, at, at + 1)).copy(one);
+    else if (f.blocking !== undefined) n = f.blocking.readAt(one, 0, 1, at);
+    else n = await f.read(one, 0, 1, at);
+    return n === 1 ? one[0]! : -1;
   }
 
   protected async afterForeignRecords(): Promise<void> {
@@ -766,11 +808,86 @@ export class JournalCore {
     return revs;
   }
 
+  /**
+   * Writes framed records at the data end of the active segment (the blocking calls): first
+   * the preallocation they need, then a check that the bytes they go over are NULs (free
+   * space; anything else means another process wrote there, so this writer's view or lock is
+   * stale: refused before a byte is written), then one pwrite.
+   */
+  protected writeBlocking(file: SeamFileBlocking, buf: Buffer): void {
+    const a = this.active;
+    const target = this.allocTarget(buf.length);
+    if (target > a.alloc) {
+      for (const [chunk, at] of this.zeroWrites(target)) file.writeAt(chunk, at);
+      this.timedDatasyncBlocking(file); // commits size and blocks once, not with every record
+      a.alloc = target;
+    }
+    const n = this.freeCheckLength(buf.length);
+    if (n > 0) {
+      const probe = (this.probe ??= Buffer.allocUnsafe(FREE_CHECK_BYTES));
+      this.assertFree(probe.subarray(0, file.readAt(probe, 0, n, a.size)), n);
+    }
+    file.writeAt(buf, a.size);
+  }
+
+  /** writeBlocking through the async calls (blockingSync false, or a seam without blocking calls). */
+  protected async writeAsync(file: SeamFile, buf: Buffer): Promise<void> {
+    const a = this.active;
+    const target = this.allocTarget(buf.length);
+    if (target > a.alloc) {
+      for (const [chunk, at] of this.zeroWrites(target)) await file.write(chunk, at);
+      await this.timedDatasync(file);
+      a.alloc = target;
+    }
+    const n = this.freeCheckLength(buf.length);
+    if (n > 0) {
+      const probe = Buffer.allocUnsafe(n);
+      this.assertFree(probe.subarray(0, await file.read(probe, 0, n, a.size)), n);
+    }
+    await file.write(buf, a.size);
+  }
+
+  /**
+   * The file size a write of `len` bytes at the data end calls for: unchanged when it fits
+   * the allocation (or preallocation is off), else the next multiple of the preallocation
+   * step past it, but not past segmentBytes (a roll is due there) unless the write goes further.
+   */
+  protected allocTarget(len: number): number {
+    const a = this.active;
+    const end = a.size + len;
+    if (end <= a.alloc || this.preallocateBytes === 0) return a.alloc;
+    const step = this.preallocateBytes;
+    return Math.max(end, Math.min(Math.ceil(end / step) * step, this.segmentBytes));
+  }
+
+  /** The writes of NULs that grow the allocation from `alloc` to `target`, at most 1 MiB each. */
+  protected *zeroWrites(target: number): Generator<[Buffer, number]> {
+    const z = (zeros ??= Buffer.alloc(1024 * 1024));
+    for (let at = this.active.alloc; at < target; at += z.length) yield [target - at >= z.length ? z : z.subarray(0, target - at), at];
+  }
+
+  /** How many bytes at the data end a write of `len` checks for NULs (0: it extends the file). */
+  protected freeCheckLength(len: number): number {
+    return Math.min(len, FREE_CHECK_BYTES, Math.max(0, this.active.alloc - this.active.size));
+  }
+
+  protected assertFree(read: Buffer, expected: number): void {
+    if (read.length === expected && dataEnd(read) === 0) return;
+    this.active.dirty = true;
+    const seg = this.active.segment?.name;
+    throw new SnapError("journal_stale_writer", `segment ${String(seg)} holds data past byte ${this.active.size}, where this writer was about to write: another process wrote there`, {
+      data: { segment: seg, byte_start: this.active.size },
+      hint: "the lock was probably taken over while this process was paused; reopen the journal (nothing was written)",
+    });
+  }
+
   protected async openFile(): Promise<SeamFile> {
     const seg = this.active.segment!;
     if (this.file !== undefined && this.fileName === seg.name) return this.file;
     await this.closeFile();
-    this.file = await this.fs.open(seg.path, "a");
+    // "r+", not "a": records go at the data end, over preallocated NULs (pwrite; Linux would
+    // append an O_APPEND file's pwrite at the end of the file whatever its position).
+    this.file = await this.fs.open(seg.path, "r+");
     this.fileName = seg.name;
     return this.file;
   }
@@ -821,6 +938,7 @@ export class JournalCore {
     this.active = {
       segment: { name, firstSeq, path },
       size: bytes.length,
+      alloc: bytes.length,
       okEnd: bytes.length,
       lastSeq: prevLastSeq,
       maxLg: Math.max(this.active.maxLg, lock.generation),
@@ -837,12 +955,16 @@ export class JournalCore {
     const buf = await readWhole(this.fs, seg.path);
     const scan = scanSegment(seg.name, buf);
     const lastSeq = scan.lastSeq ?? seg.firstSeq - 1;
+    const end = scan.bytes; // the data end (scanSegment leaves the preallocated NULs out)
     const { bytes } = frameRecord(
-      sealRecord({ segment: seg.name, first_seq: seg.firstSeq, last_seq: lastSeq, count: scan.count, bytes: buf.length, chain: scan.chain, sealed_at: TS(), writer: this.writer, lg: lock.generation }),
+      sealRecord({ segment: seg.name, first_seq: seg.firstSeq, last_seq: lastSeq, count: scan.count, bytes: end, chain: scan.chain, sealed_at: TS(), writer: this.writer, lg: lock.generation }),
     );
     const file = await this.openFile();
     lock.assertHeld();
-    await file.write(bytes);
+    await file.write(bytes, end);
+    // A sealed segment keeps no preallocated space. A crash before this truncation is durable
+    // leaves NULs after the seal: free space, which readers skip like any other.
+    await file.truncate(end + bytes.length);
     await this.timedDatasync(file); // commit point of the seal
     this.durableSeq = Math.max(this.durableSeq, lastSeq);
     // The sparse index is a rebuildable cache: no fsync needed.
@@ -963,10 +1085,10 @@ export class JournalCore {
         const file = this.file !== undefined && this.fileName === this.active.segment!.name ? this.file : await this.openFile();
         lock.assertHeld(); // fencing: shrink the window of a stolen lock to this one write
         this.active.dirty = true;
-        // One write of whole framed records (O_APPEND); from the page cache a blocking write
-        // costs microseconds where a thread-pool round trip costs tens.
-        if (file.blocking !== undefined && this.opts.blockingSync !== false) file.blocking.append(buf);
-        else await file.write(buf);
+        // One write of whole framed records at the data end; from the page cache a blocking
+        // write costs microseconds where a thread-pool round trip costs tens.
+        if (file.blocking !== undefined && this.opts.blockingSync !== false) this.writeBlocking(file.blocking, buf);
+        else await this.writeAsync(file, buf);
         lastSeqWritten += count;
         this.active.size += buf.length;
         this.active.okEnd = this.active.size;
@@ -1055,6 +1177,12 @@ export class JournalCore {
             await this.syncTail(lock);
             if (this.active.segment !== undefined && !this.active.sealed) {
               const f = await this.openFile();
+              if (this.active.alloc > this.active.size) {
+                // A closed journal keeps no preallocated space (the next writer allocates again).
+                lock.assertHeld();
+                await f.truncate(this.active.size);
+                this.active.alloc = this.active.size;
+              }
               await this.timedDatasync(f);
             }
             this.durableSeq = Math.max(this.durableSeq, this.active.lastSeq);

@@ -6,7 +6,7 @@
 import { SnapError } from "@snap/schema";
 import { isCode, type FsSeam, type SeamFile } from "@snap/fs";
 import { join } from "node:path";
-import { lastOkRecord, splitFrames, windowEnd, type DecodedRecord } from "./decode.js";
+import { dataEnd, lastOkRecord, splitFrames, windowEnd, type DecodedRecord } from "./decode.js";
 import { indexName, nextChain } from "./format.js";
 import { listSegments, readRange, type JournalPaths, type SegmentEntry } from "./files.js";
 
@@ -201,7 +201,8 @@ export async function* scanBatches<T>(ctx: ReaderContext, req: ScanRequest & { o
         const buf = ahead !== undefined && ahead.from === pos && ahead.to === stop ? await ahead.p : await readChunk(file, pos, stop);
         ahead = undefined;
         const atEof = stop >= size || buf.length < stop - pos;
-        let usable = buf.length;
+        // At the end of the file, a NUL run is preallocated space (FORMAT.md "Preallocation").
+        let usable = atEof ? dataEnd(buf) : buf.length;
         if (!atEof) {
           const nl = buf.lastIndexOf(0x0a);
           if (nl === -1) {

@@ -5,7 +5,7 @@
  * window holds no ok record at all (a large garbage tail).
  */
 import type { FsSeam } from "@snap/fs";
-import { classifyFragment, sha256Hex, splitFrames, type DecodedRecord } from "./decode.js";
+import { classifyFragment, dataEnd, sha256Hex, splitFrames, type DecodedRecord } from "./decode.js";
 import { MAX_RECORD_BYTES, type FragmentClass } from "./format.js";
 import { readRange } from "./files.js";
 
@@ -19,7 +19,10 @@ export interface TailFragment {
 }
 
 export interface TailInfo {
+  /** The file's size, preallocated NUL tail included. */
   size: number;
+  /** End of the data: the offset after the last non-NUL byte (where the next write goes). */
+  dataEnd: number;
   /** End of the last ok record (just after its "\n"). */
   okEnd: number;
   /** The last ok record, any type (header, seal, event, note...). */
@@ -35,11 +38,16 @@ export interface TailInfo {
   invalidMidWindow: { start: number; end: number; reason: string }[];
 }
 
-/** Interprets `buf` (file bytes `[base, base+buf.length)`, `base` at a line boundary). */
-export function interpretWindow(buf: Buffer, base: number, size: number, prior?: { lastSeq: number; maxLg: number; okEnd: number }): TailInfo {
+/**
+ * Interprets `window` (file bytes `[base, base+window.length)`, `base` at a line boundary, the
+ * window reaching the end of the data): a NUL run at its end is preallocated space.
+ */
+export function interpretWindow(window: Buffer, base: number, size: number, prior?: { lastSeq: number; maxLg: number; okEnd: number }): TailInfo {
+  const buf = window.subarray(0, dataEnd(window));
   const frames = splitFrames(buf, base, true);
   const info: TailInfo = {
     size,
+    dataEnd: base + buf.length,
     okEnd: prior?.okEnd ?? base,
     last: undefined,
     lastSeq: prior?.lastSeq ?? 0,
@@ -77,19 +85,35 @@ export function interpretWindow(buf: Buffer, base: number, size: number, prior?:
       if (typeof rec.first_seq === "number") info.lastSeq = Math.max(info.lastSeq, rec.first_seq - 1);
     }
   }
-  if (info.okEnd < size) {
+  if (info.okEnd < info.dataEnd) {
     const bytes = buf.subarray(info.okEnd - base);
-    info.fragment = { start: info.okEnd, end: size, class: classifyFragment(bytes), sha256: sha256Hex(bytes) };
+    info.fragment = { start: info.okEnd, end: info.dataEnd, class: classifyFragment(bytes), sha256: sha256Hex(bytes) };
   }
   return info;
 }
 
-/** Reads the tail of a segment file of `size` bytes. */
+/** The end of the data of a segment file of `size` bytes: its preallocated NUL tail skipped, a block at a time from the end. */
+export async function findDataEnd(fs: FsSeam, path: string, size: number): Promise<number> {
+  let hi = size;
+  while (hi > 0) {
+    const lo = Math.max(0, hi - NUL_SKIP_BLOCK);
+    const end = dataEnd(await readRange(fs, path, lo, hi));
+    if (end > 0) return lo + end;
+    hi = lo;
+  }
+  return 0;
+}
+
+/** findDataEnd reads this much per step (the preallocated run is at most ~1 MiB). */
+const NUL_SKIP_BLOCK = 256 * 1024;
+
+/** Reads the tail of a segment file of `size` bytes (its preallocated NUL tail skipped). */
 export async function readTail(fs: FsSeam, path: string, size: number): Promise<TailInfo> {
-  let win = Math.min(size, MAX_RECORD_BYTES + 4096);
+  const end = await findDataEnd(fs, path, size);
+  let win = Math.min(end, MAX_RECORD_BYTES + 4096);
   for (;;) {
-    const base = size - win;
-    const buf = await readRange(fs, path, base, size);
+    const base = end - win;
+    const buf = await readRange(fs, path, base, end);
     // Start at a line boundary: the file start, or just after the first "\n" in the window.
     let cut = 0;
     if (base > 0) {
@@ -98,6 +122,6 @@ export async function readTail(fs: FsSeam, path: string, size: number): Promise<
     }
     const info = interpretWindow(buf.subarray(cut), base + cut, size);
     if (info.last !== undefined || base === 0) return info;
-    win = Math.min(size, win * 4);
+    win = Math.min(end, win * 4);
   }
 }

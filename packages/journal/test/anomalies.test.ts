@@ -59,15 +59,38 @@ describe("torn, zero-filled and garbage tails", () => {
     }
   });
 
-  it("a zero-filled tail is classified zero_filled and adjudicated apart from corruption", async () => {
+  it("a zero-filled tail is free space (preallocated, or extended and never written): no fragment, the next record goes over it", async () => {
     const dir = await baseJournal(5);
-    await appendFile(await activeSegment(dir), Buffer.alloc(4096));
+    const seg = await activeSegment(dir);
+    const dataBytes = (await readFile(seg)).length;
+    await appendFile(seg, Buffer.alloc(4096));
     await withJournal({ dir }, async (j) => {
-      expect(j.report.fragment?.class).toBe("zero_filled");
+      expect(j.report.fragment).toBeUndefined();
+      expect(j.report.anomalies).toEqual([]);
       await j.append({ action: "put", item_type: "t", item_id: "x", payload: 1 });
       const doc = await j.doctor();
-      expect(doc.counters.adjudicated_by_class.zero_filled).toBe(1);
-      expect(doc.counters.corrupt).toBe(0);
+      expect(doc.counters).toMatchObject({ adjudicated: 0, torn: 0, corrupt: 0 });
+      expect(doc.ok).toBe(true);
+      expect(await collect(j)).toEqual([1, 2, 3, 4, 5, 6]);
+    });
+    // Written where the NULs began; close() gave back the rest of the free space.
+    const after = await readFile(seg);
+    expect(after.subarray(dataBytes, dataBytes + 2).toString()).toBe("\n{");
+    expect(after[after.length - 1]).toBe(0x0a);
+  });
+
+  it("NULs inside the tail fragment are part of it: a torn write with a hole ends at its last non-NUL byte, is adjudicated there", async () => {
+    const dir = await baseJournal(5);
+    const seg = await activeSegment(dir);
+    const sizeBefore = (await readFile(seg)).length;
+    const torn = tornRecord(6);
+    const holed = Buffer.concat([torn.subarray(0, 40), Buffer.alloc(512), torn.subarray(40, 100)]);
+    await appendFile(seg, Buffer.concat([holed, Buffer.alloc(2048)]));
+    await withJournal({ dir }, async (j) => {
+      expect(j.report.fragment).toMatchObject({ class: "torn", byte_start: sizeBefore, byte_end: sizeBefore + holed.length });
+      await j.append({ action: "put", item_type: "t", item_id: "x", payload: 1 });
+      const doc = await j.doctor();
+      expect(doc.counters).toMatchObject({ adjudicated: 1, corrupt: 0 });
       expect(await collect(j)).toEqual([1, 2, 3, 4, 5, 7]);
     });
   });
