@@ -190,6 +190,42 @@ export const ANCHORS = {
     },
   },
 
+  /**
+   * One 1 KiB record per pwrite over a file whose blocks were written (NULs) and fdatasynced
+   * beforehand, + fdatasync: what a durable append costs when no size or allocation has to be
+   * committed (etcd's preallocated WAL segments, @snap/journal's preallocation).
+   */
+  overwrite_fdatasync_1k: {
+    name: `preallocated-file overwrite+fdatasync ${JOURNAL_RECORDS.label} records (sync)`,
+    unit: "records/s",
+    work: JOURNAL_RECORDS.count,
+    prepare(ctx) {
+      const count = journalRecordCount(ctx);
+      const record = Buffer.alloc(JOURNAL_RECORDS.size, 0x61);
+      record[record.length - 1] = 0x0a;
+      return {
+        work: count,
+        async setup() {
+          const file = path.join(await ctx.freshDir("overwrite1k"), "log");
+          const fd = fs.openSync(file, "w");
+          fs.writeSync(fd, Buffer.alloc(count * record.length));
+          fs.fdatasyncSync(fd);
+          fs.closeSync(fd);
+          return file;
+        },
+        run(file) {
+          const fd = fs.openSync(file, "r+");
+          for (let i = 0; i < count; i++) {
+            fs.writeSync(fd, record, 0, record.length, i * record.length);
+            fs.fdatasyncSync(fd);
+          }
+          fs.closeSync(fd);
+        },
+        teardown: (file) => ctx.removeDir(path.dirname(file)),
+      };
+    },
+  },
+
   /** better-sqlite3, WAL, synchronous=FULL: every autocommit INSERT is one transaction, fsynced. */
   sqlite_wal_full: {
     name: `better-sqlite3 WAL synchronous=FULL, 1 INSERT of ${JOURNAL_RECORDS.label} per transaction`,

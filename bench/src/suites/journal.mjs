@@ -6,6 +6,7 @@
  * |---------------------------------------------|---------------------------------------------------------|------------------------------------------|-------------------|
  * | durable append, lockHold open [vs raw]      | append() x N, durability "sync", lockHold "open"        | append+fdatasync 1 KiB (sync)            | >= 0.9x           |
  * | durable append, lockHold open [vs sqlite]   | the same figure                                         | better-sqlite3 WAL, synchronous=FULL     | >= 1.0x           |
+ * | durable append, lockHold open [vs overwrite]| the same figure                                         | pwrite+fdatasync over a preallocated file| context           |
  * | durable append, lockHold append (default)   | the same with the default per-round store lock          | append+fdatasync 1 KiB (sync)            | context           |
  * | group commit, 32 appenders                  | 32 concurrent loops of append(), durability "group"     | the single-writer row (same run)         | >= 10x            |
  * | group commit [vs raw 32-record writes]      | the same figure                                         | raw write+fdatasync of 32 records/write  | context           |
@@ -112,7 +113,7 @@ async function measureReplay(ctx, openJournal, count, makeRecord) {
 export async function run(ctx) {
   const { api, reason } = await loadSnapApi("journal", ["openJournal"]);
   if (api === undefined) {
-    await ctx.measureWith({}, ["append_fdatasync_1k", "sqlite_wal_full"]);
+    await ctx.measureWith({}, ["append_fdatasync_1k", "sqlite_wal_full", "overwrite_fdatasync_1k"]);
     ctx.unavailable(reason);
   }
   const { openJournal, qualifyDisk, frameRecord, eventRecord } = api;
@@ -193,7 +194,7 @@ export async function run(ctx) {
         teardown: (file) => ctx.removeDir(path.dirname(file)),
       },
     },
-    ["append_fdatasync_1k", "sqlite_wal_full"],
+    ["append_fdatasync_1k", "sqlite_wal_full", "overwrite_fdatasync_1k"],
   );
   const unit = "records/s";
   const { single, perRound, group, raw32 } = appends.values;
@@ -201,6 +202,13 @@ export async function run(ctx) {
   rows.push(
     ctx.compare({ name: `${durable} [vs append+fdatasync]`, value: single, unit, anchor: appends.anchors.append_fdatasync_1k, target: atLeast(0.9), note: recordNote }),
     ctx.compare({ name: `${durable} [vs SQLite WAL FULL]`, value: single, unit, anchor: appends.anchors.sqlite_wal_full, target: atLeast(1.0) }),
+    ctx.compare({
+      name: `${durable} [vs preallocated-file overwrite+fdatasync]`,
+      value: single,
+      unit,
+      anchor: appends.anchors.overwrite_fdatasync_1k,
+      note: "context: the journal writes over NULs it preallocated and fdatasynced (1 MiB steps), so no size change is committed per record; this raw loop does the same with the whole file preallocated",
+    }),
     ctx.compare({
       name: `durable append ${perRoundCount} x 1 KiB, sync, lockHold append (default: lock per round) [vs append+fdatasync]`,
       value: perRound,
