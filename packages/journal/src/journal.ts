@@ -482,6 +482,8 @@ export class JournalCore {
   protected scratch: Buffer | undefined;
   /** writeBlocking's reused buffer for the free-space check. */
   protected probe: Buffer | undefined;
+  /** Whether this handle wrote to a segment (close() then gives back the free space). */
+  protected wrote = false;
   protected readonly roundKeys: string[] = [];
   protected readonly roundRevs: number[] = [];
   /** Set when the fast path must leave the next round to the flusher (cleared by writeRound). */
@@ -827,6 +829,7 @@ export class JournalCore {
       const probe = (this.probe ??= Buffer.allocUnsafe(FREE_CHECK_BYTES));
       this.assertFree(probe.subarray(0, file.readAt(probe, 0, n, a.size)), n);
     }
+    this.wrote = true;
     file.writeAt(buf, a.size);
   }
 
@@ -844,6 +847,7 @@ export class JournalCore {
       const probe = Buffer.allocUnsafe(n);
       this.assertFree(probe.subarray(0, await file.read(probe, 0, n, a.size)), n);
     }
+    this.wrote = true;
     await file.write(buf, a.size);
   }
 
@@ -1177,8 +1181,9 @@ export class JournalCore {
             await this.syncTail(lock);
             if (this.active.segment !== undefined && !this.active.sealed) {
               const f = await this.openFile();
-              if (this.active.alloc > this.active.size) {
-                // A closed journal keeps no preallocated space (the next writer allocates again).
+              if (this.wrote && this.active.alloc > this.active.size) {
+                // A writer leaves no free space behind (the next writer allocates again); a
+                // handle that only read leaves another live writer's alone.
                 lock.assertHeld();
                 await f.truncate(this.active.size);
                 this.active.alloc = this.active.size;
