@@ -1,5 +1,6 @@
 /**
- * Finding the tail of the active segment without reading the whole segment: the last ok
+ * Finding the tail of the active segment without reading the whole segment: its data end (the
+ * preallocated NUL run skipped, at most ~1 MiB, read backwards), then the last ok
  * record and whatever follows it (the tail fragment). Reads at most the last 258 KiB in the
  * normal case (one record of at most 256 KiB plus framing), growing the window only when the
  * window holds no ok record at all (a large garbage tail).
