@@ -50,6 +50,39 @@ function writeFilesTmpRename(dir, buffers, { fsync }) {
  * `dispose` runs once after all samples: checks and cleanup outside the clock). A derived
  * anchor has `derive: { from: [ids], combine(values) }` instead.
  */
+/**
+ * The raw durable-record loop behind append_fdatasync_1k and overwrite_fdatasync_1k: one
+ * 1 KiB record per write + fdatasync, appended (O_APPEND), or with `preallocated` written in
+ * place over a file whose blocks were written and fdatasynced in setup.
+ */
+function recordLoop(ctx, preallocated) {
+  const count = journalRecordCount(ctx);
+  const record = Buffer.alloc(JOURNAL_RECORDS.size, 0x61);
+  record[record.length - 1] = 0x0a;
+  return {
+    work: count,
+    async setup() {
+      const file = path.join(await ctx.freshDir(preallocated ? "overwrite1k" : "append1k"), "log");
+      if (preallocated) {
+        const fd = fs.openSync(file, "w");
+        fs.writeSync(fd, Buffer.alloc(count * record.length));
+        fs.fdatasyncSync(fd);
+        fs.closeSync(fd);
+      }
+      return file;
+    },
+    run(file) {
+      const fd = fs.openSync(file, preallocated ? "r+" : "a");
+      for (let i = 0; i < count; i++) {
+        fs.writeSync(fd, record, 0, record.length, preallocated ? i * record.length : null);
+        fs.fdatasyncSync(fd);
+      }
+      fs.closeSync(fd);
+    },
+    teardown: (file) => ctx.removeDir(path.dirname(file)),
+  };
+}
+
 export const ANCHORS = {
   sha256: {
     name: `sha256 (node:crypto) over ${LARGE_STREAM.label}`,
@@ -170,24 +203,7 @@ export const ANCHORS = {
     name: `append+fdatasync ${JOURNAL_RECORDS.label} records (sync)`,
     unit: "records/s",
     work: JOURNAL_RECORDS.count,
-    prepare(ctx) {
-      const count = journalRecordCount(ctx);
-      const record = Buffer.alloc(JOURNAL_RECORDS.size, 0x61);
-      record[record.length - 1] = 0x0a;
-      return {
-        work: count,
-        setup: async () => path.join(await ctx.freshDir("append1k"), "log"),
-        run(file) {
-          const fd = fs.openSync(file, "a");
-          for (let i = 0; i < count; i++) {
-            fs.writeSync(fd, record);
-            fs.fdatasyncSync(fd);
-          }
-          fs.closeSync(fd);
-        },
-        teardown: (file) => ctx.removeDir(path.dirname(file)),
-      };
-    },
+    prepare: (ctx) => recordLoop(ctx, false),
   },
 
   /**
@@ -199,31 +215,7 @@ export const ANCHORS = {
     name: `preallocated-file overwrite+fdatasync ${JOURNAL_RECORDS.label} records (sync)`,
     unit: "records/s",
     work: JOURNAL_RECORDS.count,
-    prepare(ctx) {
-      const count = journalRecordCount(ctx);
-      const record = Buffer.alloc(JOURNAL_RECORDS.size, 0x61);
-      record[record.length - 1] = 0x0a;
-      return {
-        work: count,
-        async setup() {
-          const file = path.join(await ctx.freshDir("overwrite1k"), "log");
-          const fd = fs.openSync(file, "w");
-          fs.writeSync(fd, Buffer.alloc(count * record.length));
-          fs.fdatasyncSync(fd);
-          fs.closeSync(fd);
-          return file;
-        },
-        run(file) {
-          const fd = fs.openSync(file, "r+");
-          for (let i = 0; i < count; i++) {
-            fs.writeSync(fd, record, 0, record.length, i * record.length);
-            fs.fdatasyncSync(fd);
-          }
-          fs.closeSync(fd);
-        },
-        teardown: (file) => ctx.removeDir(path.dirname(file)),
-      };
-    },
+    prepare: (ctx) => recordLoop(ctx, true),
   },
 
   /** better-sqlite3, WAL, synchronous=FULL: every autocommit INSERT is one transaction, fsynced. */
