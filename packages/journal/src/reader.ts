@@ -170,6 +170,7 @@ export async function* scanBatches<T>(ctx: ReaderContext, req: ScanRequest & { o
     offset = req.fromSegmentStart || i === segs.length - 1 ? 0 : await indexOffset(ctx, segs[i]!, fromSeq);
   }
   let prevLast: number | undefined;
+  const buffers = new ChunkBuffers();
   for (; i < segs.length; i++) {
     const seg = segs[i]!;
     const isLast = i === segs.length - 1;
@@ -198,7 +199,8 @@ export async function* scanBatches<T>(ctx: ReaderContext, req: ScanRequest & { o
       let want = READ_CHUNK;
       while (pos < size) {
         const stop = Math.min(size, pos + want);
-        const buf = ahead !== undefined && ahead.from === pos && ahead.to === stop ? await ahead.p : await readChunk(file, pos, stop);
+        if (ahead !== undefined && (ahead.from !== pos || ahead.to !== stop)) await ahead.p.catch(() => undefined); // its buffer is reused
+        const buf = ahead !== undefined && ahead.from === pos && ahead.to === stop ? await ahead.p : await readChunk(file, pos, stop, buffers);
         ahead = undefined;
         const atEof = stop >= size || buf.length < stop - pos;
         let usable = buf.length;
@@ -225,7 +227,7 @@ export async function* scanBatches<T>(ctx: ReaderContext, req: ScanRequest & { o
           if (fetch) {
             const from = pos;
             const to = Math.min(size, from + READ_CHUNK);
-            const p = readChunk(file, from, to);
+            const p = readChunk(file, from, to, buffers);
             p.catch(() => undefined); // awaited when used (or before close)
             ahead = { from, to, p };
           }
@@ -382,14 +384,37 @@ export class RecordIterator<T> implements AsyncGenerator<T, undefined, undefined
 // Whatever the runtime gives every async iterator (Symbol.asyncDispose on newer Node) it gets too.
 Object.setPrototypeOf(RecordIterator.prototype, Object.getPrototypeOf(Object.getPrototypeOf(Object.getPrototypeOf((async function* () {})()))) as object);
 
-async function readChunk(file: SeamFile, from: number, to: number): Promise<Buffer> {
+/**
+ * The two buffers a scan reads its chunks into, in turn: the chunk being decoded and the one
+ * being read ahead (by the time a third chunk is read, the first is decoded: records hold
+ * strings, never views of the bytes). A fresh 1 MiB buffer per chunk is external memory that
+ * V8 answers with full mark-compacts (one or two per 100 MiB read) and page faults on every
+ * read.
+ */
+class ChunkBuffers {
+  private readonly bufs: (Buffer | undefined)[] = [undefined, undefined];
+  private turn = 0;
+
+  /** A buffer of at least `len` bytes; the one handed out two calls ago is no longer in use. */
+  take(len: number): Buffer {
+    const k = this.turn;
+    this.turn ^= 1;
+    const have = this.bufs[k];
+    if (have !== undefined && have.length >= len) return have;
+    const buf = Buffer.allocUnsafe(len);
+    this.bufs[k] = buf;
+    return buf;
+  }
+}
+
+async function readChunk(file: SeamFile, from: number, to: number, buffers: ChunkBuffers): Promise<Buffer> {
   const len = Math.max(0, to - from);
-  const buf = Buffer.allocUnsafe(len);
+  const buf = buffers.take(len);
   let off = 0;
   while (off < len) {
     const n = await file.read(buf, off, len - off, from + off);
     if (n === 0) break;
     off += n;
   }
-  return off === len ? buf : buf.subarray(0, off);
+  return off === buf.length ? buf : buf.subarray(0, off);
 }
