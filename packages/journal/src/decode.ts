@@ -139,20 +139,28 @@ export function decodeEventLine(s: string, from = 0, to = s.length): DecodedReco
   EVENT_ENVELOPE.lastIndex = from;
   const m = EVENT_ENVELOPE.exec(s);
   if (m === null) return undefined;
-  let at = EVENT_ENVELOPE.lastIndex;
+  const at = EVENT_ENVELOPE.lastIndex;
   const crcAt = to - CRC_TAIL;
   if (at > crcAt || s.charCodeAt(crcAt) !== 0x2c) return undefined; // the comma before "crc"
+  const seq = +m[1]!;
+  const lg = +m[4]!;
+  const entityRev = +m[8]!;
+  const crc = s.slice(to - 10, to - 2);
   // Members in the writer's order (eventRecord's): the envelope, the payload if any, the crc.
-  const rec: Record<string, unknown> = { type: "journal_event", schema_version: 1, seq: +m[1]!, ts: m[2], writer: m[3], lg: +m[4]!, action: m[5], item_type: m[6], item_id: m[7], entity_rev: +m[8]! };
-  if (at !== crcAt) {
-    const key = s.slice(at, at + 15) === ',"payload_ref":' ? "payload_ref" : s.slice(at, at + 11) === ',"payload":' ? "payload" : undefined;
-    if (key === undefined) return undefined;
-    const value = parseValue(s, at + key.length + 4, crcAt);
-    if (value === undefined) return undefined;
-    rec[key] = value;
+  // One literal per layout rather than one record with the payload member added by key: a
+  // literal is built in its final shape at once (~40 ns a record less).
+  if (at === crcAt) return { type: "journal_event", schema_version: 1, seq, ts: m[2], writer: m[3], lg, action: m[5], item_type: m[6], item_id: m[7], entity_rev: entityRev, crc };
+  if (s.slice(at, at + 11) === ',"payload":') {
+    const payload = parseValue(s, at + 11, crcAt);
+    if (payload === undefined) return undefined;
+    return { type: "journal_event", schema_version: 1, seq, ts: m[2], writer: m[3], lg, action: m[5], item_type: m[6], item_id: m[7], entity_rev: entityRev, payload, crc };
   }
-  rec.crc = s.slice(to - 10, to - 2);
-  return rec as DecodedRecord;
+  if (s.slice(at, at + 15) === ',"payload_ref":') {
+    const ref = parseValue(s, at + 15, crcAt);
+    if (ref === undefined) return undefined;
+    return { type: "journal_event", schema_version: 1, seq, ts: m[2], writer: m[3], lg, action: m[5], item_type: m[6], item_id: m[7], entity_rev: entityRev, payload_ref: ref, crc };
+  }
+  return undefined;
 }
 
 /** Whether the 8 bytes at `off` are `value` as lowercase hex (crcHex's spelling). */
