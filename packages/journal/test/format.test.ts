@@ -94,6 +94,14 @@ describe("framing", () => {
       (l) => l.replace('"action":"', '"action":"\\u0041'),
       (l) => l.replace('"item_id":"', '"item_id":"\u0002'),
       (l) => l.replace('{"type":"journal_event","schema_version":1,', '{"schema_version":1,"type":"journal_event",'),
+      (l) => l.replace('"seq":', '"seq":1234567890123456'),
+      (l) => l.replace('"lg":', '"lg":00'),
+      (l) => l.replace('"entity_rev":', '"entity_rev":1.'),
+      (l) => l.replace('"ts":"', '"ts":"\\"'),
+      (l) => l.replace('"writer":"', '"writer":"\u001f'),
+      (l) => l.replace('"item_type":"', '"item_type":"\u007f\u00e9'),
+      (l) => l.replace(',"payload":', ',"payload": '),
+      (l) => l.replace(',"crc":', '   ,"crc":'),
     ];
     let fastSeen = 0;
     for (let round = 0; round < 300; round++) {
@@ -116,6 +124,16 @@ describe("framing", () => {
         }
         if (typeof expected === "string") expect(decoded).toBe(expected);
         else expect(JSON.stringify(decoded), line).toBe(JSON.stringify(expected)); // values and member order
+        // The same line inside a window with its one-byte text (splitFrames' path for ASCII
+        // windows): the fast decoder reads the range of the window's text in place.
+        if (/^[\x00-\x7f]*$/.test(line)) {
+          const window = Buffer.from(`\n${framed}\n\n${line}\n\n${framed}\n`, "latin1");
+          const start = framed.length + 3;
+          const inWindow = decodeLine(window, start, start + line.length, window.toString("latin1"));
+          if (typeof expected === "string") expect(inWindow).toBe(expected);
+          else expect(JSON.stringify(inWindow), line).toBe(JSON.stringify(expected));
+          expect(JSON.stringify(decodeEventLine(window.toString("latin1"), start, start + line.length))).toBe(JSON.stringify(decodeEventLine(line)));
+        }
         if (decodeEventLine(line) !== undefined) fastSeen++;
       }
     }

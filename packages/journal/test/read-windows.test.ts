@@ -65,6 +65,10 @@ describe("read(): records across read chunks and decode windows", () => {
     const j = await openJournal({ dir });
     try {
       expect(await seqsOf(j)).toEqual(range(1, N));
+      // Kept until the read is over: the reader reuses its chunk buffers, records must not share them.
+      const kept: { seq: number; payload?: unknown }[] = [];
+      for await (const r of j.read()) kept.push(r);
+      expect(kept.map((r) => r.payload)).toEqual(range(1, N).map((seq) => payloadOf(seq - 1)));
       expect(await seqsOf(j, first.seq - 2, first.seq + 2)).toEqual(range(first.seq - 2, first.seq + 2));
       expect(await seqsOf(j, 1499, 1503)).toEqual(range(1499, 1503)); // around the 100 KB record (seq 1501)
       expect(await seqsOf(j, 4000)).toEqual(range(4000, N));
