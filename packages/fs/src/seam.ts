@@ -180,21 +180,13 @@ class NodeSeamFile implements SeamFile {
       this.blocking = {
         append: (data) => {
           if (!appending) throw wrongMode("append", path, flags);
-          writeFully(fd, data, null);
+          writeAllSync(fd, data, null);
         },
         writeAt: (data, position) => {
           if (appending) throw wrongMode("writeAt", path, flags);
-          writeFully(fd, data, position);
+          writeAllSync(fd, data, position);
         },
-        readAt: (buffer, offset, length, position) => {
-          let n = 0;
-          while (n < length) {
-            const got = readSync(fd, buffer, offset + n, length - n, position + n);
-            if (got === 0) break;
-            n += got;
-          }
-          return n;
-        },
+        readAt: (buffer, offset, length, position) => readIntoSync(fd, buffer, offset, length, position),
         datasync: () => fdatasyncSync(fd),
         size: () => fstatSync(fd).size,
       };
@@ -239,16 +231,6 @@ class NodeSeamFile implements SeamFile {
 /** Files up to this size are read with synchronous calls by `nodeFs.readFile`. */
 const SMALL_READ_MAX = 64 * 1024;
 
-/** write(2)/pwrite(2) of all of `data` (position null: the file's own offset, or its end with O_APPEND). */
-function writeFully(fd: number, data: Uint8Array, position: number | null): void {
-  let off = 0;
-  while (off < data.byteLength) {
-    const n = writeSync(fd, data, off, data.byteLength - off, position === null ? null : position + off);
-    if (n <= 0) throw Object.assign(new Error(`EIO: write returned ${n}`), { code: "EIO" });
-    off += n;
-  }
-}
-
 function wrongMode(call: string, path: string, flags: OpenFlags): SnapError {
   return new SnapError("invalid_argument", `blocking ${call}() on ${path}, which was opened with "${flags}"`, {
     data: { path, flags, call },
@@ -259,17 +241,18 @@ function wrongMode(call: string, path: string, flags: OpenFlags): SnapError {
 /**
  * Writes all of `data` to `fd` at `position` onwards, looping over short writes (a full
  * disk or a signal can cut a write short; a zero-byte write is reported as EIO rather than
- * looping for ever). `write` is injectable for tests.
+ * looping for ever). `position` null: at the file's own offset (its end with O_APPEND).
+ * `write` is injectable for tests.
  */
 export function writeAllSync(
   fd: number,
   data: Uint8Array,
-  position = 0,
-  write: (fd: number, data: Uint8Array, offset: number, length: number, position: number) => number = writeSync,
+  position: number | null = 0,
+  write: (fd: number, data: Uint8Array, offset: number, length: number, position: number | null) => number = writeSync,
 ): void {
   let off = 0;
   while (off < data.byteLength) {
-    const n = write(fd, data, off, data.byteLength - off, position + off);
+    const n = write(fd, data, off, data.byteLength - off, position === null ? null : position + off);
     if (n <= 0) throw Object.assign(new Error(`EIO: write returned ${n}`), { code: "EIO" });
     off += n;
   }
@@ -279,13 +262,19 @@ export function writeAllSync(
 /** Up to `length` bytes of `fd` from `position`, looping over short reads; fewer only at end of file. */
 function readRangeSync(fd: number, position: number, length: number): Buffer {
   const buf = Buffer.allocUnsafe(length);
-  let off = 0;
-  while (off < length) {
-    const n = readSync(fd, buf, off, length - off, position + off);
-    if (n === 0) break;
-    off += n;
+  const n = readIntoSync(fd, buf, 0, length, position);
+  return n === length ? buf : buf.subarray(0, n);
+}
+
+/** readRangeSync into `buffer` at `offset`: the number of bytes read. */
+function readIntoSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
+  let n = 0;
+  while (n < length) {
+    const got = readSync(fd, buffer, offset + n, length - n, position + n);
+    if (got === 0) break;
+    n += got;
   }
-  return off === length ? buf : buf.subarray(0, off);
+  return n;
 }
 
 function readFileUpToSync(path: string, maxBytes: number): Buffer | undefined {
